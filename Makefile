@@ -1,0 +1,35 @@
+# Thin wrapper around meson/ninja. `make` builds build/owctl; `make test`
+# and `make demo` first install the Debian packages they need.
+BUILD ?= build
+ASAN ?= build-asan
+PREFIX ?= /usr/local
+MESON_FLAGS ?=
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD) --quiet
+
+$(BUILD)/build.ninja:
+	@scripts/install-deps
+	meson setup $(MESON_FLAGS) $(BUILD) >/dev/null
+
+$(ASAN)/build.ninja:
+	meson setup -Db_sanitize=address,undefined -Db_lundef=false \
+		--buildtype=debug $(ASAN) >/dev/null
+
+deps:
+	@scripts/install-deps
+
+test: deps all $(ASAN)/build.ninja
+	ninja -C $(ASAN) --quiet
+	scripts/run-tests $(BUILD) $(ASAN)
+
+demo: deps all
+	scripts/demo
+
+install: all
+	meson install -C $(BUILD) --destdir "$(DESTDIR)" >/dev/null
+
+clean:
+	rm -rf $(BUILD) $(ASAN) demo
+
+.PHONY: all deps test demo install clean
