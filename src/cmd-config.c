@@ -18,6 +18,10 @@
 #include "fs.h"
 #include "config/loadfmt.h"
 #include "config/ops.h"
+#include "config/cfgdiff.h"
+#include "config/export.h"
+#include "config/validate.h"
+#include "pyjson.h"
 #include "shlex.h"
 #include "config/store.h"
 #include "xalloc.h"
@@ -774,6 +778,317 @@ config_lock(int argc, char **argv, struct ctx *ctx)
 	return 0;
 }
 
+/* export / import */
+
+static int
+config_export(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "all-profiles", no_argument, NULL, 'a' },
+		HELP_OPT, { NULL, 0, NULL, 0 }
+	};
+	struct cfgexp x = CFGEXP_INIT;
+	struct cfg_store own, *s;
+	struct err e = ERR_INIT;
+	struct sbuf out = SBUF_INIT;
+	const char *file;
+	int c, all = 0, ret = 0;
+
+	optind = 0;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'a':
+			all = 1;
+			break;
+		case 'h':
+			return cli_help_sub(ctx);
+		default:
+			return bad_option(ctx, argv);
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage(ctx, "unrecognized arguments: %s",
+				 argv[optind + 1]);
+	file = optind < argc ? argv[optind] : "-";
+	s = store_begin(ctx, 0, &own, &e);
+	if (!s)
+		return cli_fail(&e);
+	cfgexp_from_doc(&s->doc, cfg_active(s), cfg_active_for_save(s), all,
+			&x);
+	cfgexp_write(&x, &out);
+	cfgexp_release(&x);
+	if (store_end(s, &own, 0, &e) < 0)
+		goto fail;
+	if (!strcmp(file, "-"))
+		print_sbuf(&out);
+	else if (fs_write_atomic_mode(file, out.buf, out.len, 0600, &e) < 0)
+		goto fail;
+	sbuf_release(&out);
+	return ret;
+fail:
+	sbuf_release(&out);
+	return cli_fail(&e);
+}
+
+static int
+config_import(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "replace", no_argument, NULL, 'r' },
+		HELP_OPT, { NULL, 0, NULL, 0 }
+	};
+	struct cfgexp x = CFGEXP_INIT;
+	struct cfg_store own, *s = NULL;
+	struct err e = ERR_INIT;
+	struct sbuf text = SBUF_INIT;
+	const char *file;
+	int c, replace = 0;
+
+	optind = 0;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'r':
+			replace = 1;
+			break;
+		case 'h':
+			return cli_help_sub(ctx);
+		default:
+			return bad_option(ctx, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(ctx, argc - optind ? "too many arguments" :
+				 "too few arguments");
+	file = argv[optind];
+	if ((!strcmp(file, "-") ?
+	     fs_read_fd(0, "<stdin>", MAX_INPUT, &text, &e) :
+	     fs_read_file(file, MAX_INPUT, &text, &e)) < 0 ||
+	    cfgexp_parse(file, text.buf, text.len, &x, &e) < 0)
+		goto fail;
+	s = store_begin(ctx, 1, &own, &e);
+	if (!s)
+		goto fail;
+	if (cfgexp_apply(s, &x, replace, &e) < 0)
+		goto fail;
+	if (store_end(s, &own, 1, &e) < 0) {
+		s = NULL;
+		goto fail;
+	}
+	cfgexp_release(&x);
+	sbuf_release(&text);
+	return 0;
+fail:
+	if (s == &own)
+		cfg_close(&own);
+	cfgexp_release(&x);
+	sbuf_release(&text);
+	return cli_fail(&e);
+}
+
+/* validate / explain */
+
+static void
+profile_kv(struct xelem *p, struct cfg_kv **kv, size_t *n)
+{
+	*n = 0;
+	*kv = xcalloc(p ? p->nkids + 1 : 1, sizeof(**kv));
+	for (size_t i = 0; p && i < p->nkids; i++) {
+		const struct xelem *k = &p->kids[i];
+		const char *name = xelem_attr(k, "name");
+		const char *v = xelem_attr(k, "value");
+
+		if (strcmp(k->tag, "property") || !name)
+			continue;
+		(*kv)[*n].key = name;
+		(*kv)[(*n)++].value = v ? v : "";
+	}
+}
+
+static int
+config_validate(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "target-version", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		HELP_OPT, { NULL, 0, NULL, 0 }
+	};
+	struct finding_list fl = FINDING_LIST_INIT;
+	struct cfg_store own, *s;
+	struct err e = ERR_INIT;
+	struct cfg_kv *kv;
+	const char *target = NULL;
+	size_t n, nerr;
+	int c;
+
+	optind = 0;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 't':
+			target = optarg;
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			return cli_help_sub(ctx);
+		default:
+			return bad_option(ctx, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage(ctx, "unrecognized arguments: %s",
+				 argv[optind]);
+	s = store_begin(ctx, 0, &own, &e);
+	if (!s)
+		return cli_fail(&e);
+	profile_kv(cfg_profile(s), &kv, &n);
+	if (cfg_validate(kv, n, target, ctx->omerodir, &fl, &e) < 0) {
+		free(kv);
+		store_end(s, &own, 0, &e);
+		return cli_fail(&e);
+	}
+	free(kv);
+	if (ctx->json) {
+		json_t *j = finding_list_to_json(&fl);
+		char *txt;
+
+		json_object_set_new(j, "schema",
+				    json_string("owctl.config.validate/1"));
+		json_object_set_new(j, "profile", json_string(cfg_active(s)));
+		txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		puts(txt);
+		free(txt);
+		json_decref(j);
+	} else {
+		for (size_t i = 0; i < fl.n; i++) {
+			printf("%s: %s: %s\n",
+			       finding_severity_name(fl.v[i].severity),
+			       fl.v[i].key, fl.v[i].message);
+			if (fl.v[i].hint)
+				printf("  hint: %s\n", fl.v[i].hint);
+		}
+		printf("%zu error(s), %zu warning(s) in profile '%s' of %s\n",
+		       finding_list_count(&fl, FINDING_ERROR),
+		       finding_list_count(&fl, FINDING_WARNING),
+		       cfg_active(s), s->path);
+	}
+	nerr = finding_list_count(&fl, FINDING_ERROR);
+	finding_list_release(&fl);
+	if (store_end(s, &own, 0, &e) < 0)
+		return cli_fail(&e);
+	return nerr ? cli_status(ERR_CFG_INVALID) : 0;
+}
+
+static int
+config_explain(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "show-password", no_argument, NULL, 's' },
+		HELP_OPT, { NULL, 0, NULL, 0 }
+	};
+	struct cfg_store own, *s;
+	struct err e = ERR_INIT;
+	struct sbuf out = SBUF_INIT;
+	unsigned int flags = 0;
+	int c;
+
+	optind = 0;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 's':
+			flags |= CFG_EXPLAIN_SHOW_SECRETS;
+			break;
+		case 'h':
+			return cli_help_sub(ctx);
+		default:
+			return bad_option(ctx, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(ctx, argc - optind ? "too many arguments" :
+				 "too few arguments");
+	s = store_begin(ctx, 0, &own, &e);
+	if (!s)
+		return cli_fail(&e);
+	cfg_explain(argv[optind], profile_get(cfg_profile(s), argv[optind]),
+		    ctx->omerodir, flags, &out);
+	if (store_end(s, &own, 0, &e) < 0) {
+		sbuf_release(&out);
+		return cli_fail(&e);
+	}
+	print_sbuf(&out);
+	sbuf_release(&out);
+	return 0;
+}
+
+/* diff */
+
+static int
+config_diff(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "all-profiles", no_argument, NULL, 'a' },
+		{ "show-password", no_argument, NULL, 's' },
+		HELP_OPT, { NULL, 0, NULL, 0 }
+	};
+	struct cfgexp a = CFGEXP_INIT, b = CFGEXP_INIT;
+	struct err e = ERR_INIT;
+	struct sbuf out = SBUF_INIT;
+	const char *env = getenv("OMERO_CONFIG");
+	char *current = NULL;
+	int c, all = 0, show = 0, ret;
+	size_t n;
+
+	optind = 0;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'a':
+			all = 1;
+			break;
+		case 's':
+			show = 1;
+			break;
+		case 'h':
+			return cli_help_sub(ctx);
+		default:
+			return bad_option(ctx, argv);
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return cli_usage(ctx, "expected one or two files");
+	if (argc - optind == 1) {
+		struct cfg_open_opts o = { .source = cenv.source,
+					   .omerodir = ctx->omerodir };
+		char *made = NULL;
+
+		if (!o.source && (!o.omerodir || !*o.omerodir)) {
+			err_set(&e, ERR_CFG_NO_OMERODIR,
+				"FATAL: OMERODIR env variable not set");
+			return cli_fail(&e);
+		}
+		if (cfg_locate(&o, &current, &made, &e) < 0)
+			return cli_fail(&e);
+		free(made);
+	}
+	if (cfgexp_load_any(argv[optind], all, env, &a, &e) < 0 ||
+	    cfgexp_load_any(current ? current : argv[optind + 1], all, env,
+			    &b, &e) < 0) {
+		ret = cli_fail(&e);
+		goto out;
+	}
+	n = cfgdiff(&a, &b, show, &out);
+	printf("--- %s\n+++ %s\n", argv[optind],
+	       current ? current : argv[optind + 1]);
+	print_sbuf(&out);
+	ret = n ? 1 : 0;
+out:
+	free(current);
+	cfgexp_release(&a);
+	cfgexp_release(&b);
+	sbuf_release(&out);
+	return ret;
+}
+
 /* The table */
 
 const struct command config_commands[] = {
@@ -798,6 +1113,16 @@ const struct command config_commands[] = {
 	  "print the active profile's config version" },
 	{ "path", config_path, "", "print the path of config.xml" },
 	{ "lock", config_lock, "", "hold the lock until enter is pressed" },
+	{ "export", config_export, "[--all-profiles] [FILE]",
+	  "write a lossless copy of the profiles (mode 0600)" },
+	{ "import", config_import, "[--replace] FILE",
+	  "apply an export under one lock and one write" },
+	{ "validate", config_validate, "[--target-version V] [--json]",
+	  "check every value the way OMERO.web will read it" },
+	{ "explain", config_explain, "[--show-password] KEY",
+	  "type, default, current value and effect of KEY" },
+	{ "diff", config_diff, "[--all-profiles] [--show-password] A [B]",
+	  "compare two config.xml files or exports (B: the current one)" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -306,6 +306,13 @@ profile_set(struct xelem *p, const char *key, const char *value)
 	xelem_add_attr(k, "value", value);
 }
 
+void
+profile_clear(struct xelem *p)
+{
+	while (p->nkids)
+		remove_kid(p, p->nkids - 1);
+}
+
 size_t
 profile_del(struct xelem *p, const char *key)
 {

@@ -86,6 +86,8 @@ void profile_keys(const struct xelem *p, struct strv *out);
 /* __setitem__: replace the value of the first <property name=key>, else
  * append one. */
 void profile_set(struct xelem *p, const char *key, const char *value);
+/* Remove every child element of p. */
+void profile_clear(struct xelem *p);
 /* __delitem__: remove every child whose name is key; returns how many. */
 size_t profile_del(struct xelem *p, const char *key);
 
