@@ -272,21 +272,86 @@ profile_get(const struct xelem *p, const char *key)
 	return found;
 }
 
-void
-profile_keys(const struct xelem *p, struct strv *out)
+static int
+cmp_key_pos(const void *a, const void *b)
 {
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->nkids; i++) {
+	const struct cfg_item *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+cmp_pos(const void *a, const void *b)
+{
+	const struct cfg_item *x = a, *y = b;
+
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(((const struct cfg_item *)a)->key,
+		      ((const struct cfg_item *)b)->key);
+}
+
+void
+cfg_items_sort_by_key(struct cfg_item *items, size_t n)
+{
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_key);
+}
+
+size_t
+profile_items(const struct xelem *p, struct cfg_item **items)
+{
+	struct cfg_item *v;
+	size_t n = 0, m = 0;
+
+	*items = v = xcalloc(p ? p->nkids + 1 : 1, sizeof(*v));
+	for (size_t i = 0; p && i < p->nkids; i++) {
 		const struct xelem *k = &p->kids[i];
-		const char *name;
+		const char *val;
 
 		if (!is_named_property(k))
 			continue;
-		name = xelem_attr(k, "name");
-		if (strv_find(out, name) < 0)
-			strv_push(out, name);
+		val = xelem_attr(k, "value");
+		v[n].key = xelem_attr(k, "name");
+		v[n].value = val ? val : "";
+		v[n].pos = i;
+		n++;
 	}
+	if (n < 2)
+		return n;
+	/* group equal keys, in document order within a group */
+	qsort(v, n, sizeof(*v), cmp_key_pos);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && !strcmp(v[j + 1].key, v[i].key))
+			j++;
+		v[m].key = v[i].key;
+		v[m].pos = v[i].pos;	/* dict order: first appearance */
+		v[m].value = v[j].value;	/* dict value: the last one */
+		m++;
+		i = j + 1;
+	}
+	qsort(v, m, sizeof(*v), cmp_pos);
+	return m;
+}
+
+void
+profile_keys(const struct xelem *p, struct strv *out)
+{
+	struct cfg_item *items;
+	size_t n = profile_items(p, &items);
+
+	for (size_t i = 0; i < n; i++)
+		strv_push(out, items[i].key);
+	free(items);
 }
 
 void

@@ -81,6 +81,19 @@ void xelem_set_attr(struct xelem *el, const char *name, const char *value);
  * Returns NULL when the key is absent (or p is NULL).
  */
 const char *profile_get(const struct xelem *p, const char *key);
+/*
+ * The profile as a dict in O(n log n): one item per key, in dict order
+ * (first appearance) with the last value. Strings are borrowed from p;
+ * free(*items) when done. Returns the count.
+ */
+struct cfg_item {
+	const char *key;
+	const char *value;
+	size_t pos;	/* first appearance (internal) */
+};
+size_t profile_items(const struct xelem *p, struct cfg_item **items);
+/* Sort items by key (byte order = Python's str order for UTF-8). */
+void cfg_items_sort_by_key(struct cfg_item *items, size_t n);
 /* Keys in dict order (first appearance), without duplicates. */
 void profile_keys(const struct xelem *p, struct strv *out);
 /* __setitem__: replace the value of the first <property name=key>, else

@@ -3,6 +3,7 @@
  * deliberate differences documented in doc/owctl-config.1).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -34,44 +35,58 @@ cfgop_is_password_key(const char *key)
 }
 
 static int
+cmp_items(const void *a, const void *b)
+{
+	return strcmp(((const struct cfg_item *)a)->key,
+		      ((const struct cfg_item *)b)->key);
+}
+
+static int
 is_internal_key(const char *k)
 {
 	return !strcmp(k, CFG_KEY_VERSION) || !strcmp(k, CFG_KEY_PROFILE);
+}
+
+static const struct cfg_item *
+find_item(const struct cfg_item *items, size_t n, const char *key)
+{
+	struct cfg_item probe = { key, NULL, 0 };
+
+	return bsearch(&probe, items, n, sizeof(*items), cmp_items);
 }
 
 void
 cfgop_get(struct cfg_store *s, const struct strv *keys, int show_password,
 	  struct sbuf *out)
 {
-	struct xelem *p = cfg_profile(s);
-	struct strv orig = STRV_INIT, want = STRV_INIT;
+	struct cfg_item *items;
+	struct strv want = STRV_INIT;
+	size_t n = profile_items(cfg_profile(s), &items);
 
-	profile_keys(p, &orig);
-	strv_sort(&orig);
+	cfg_items_sort_by_key(items, n);
 	if (keys->n) {
 		for (size_t i = 0; i < keys->n; i++)
 			strv_push(&want, keys->v[i]);
 		strv_sort(&want);
 	} else {
-		for (size_t i = 0; i < orig.n; i++)
-			if (!is_internal_key(orig.v[i]))
-				strv_push(&want, orig.v[i]);
+		for (size_t i = 0; i < n; i++)
+			if (!is_internal_key(items[i].key))
+				strv_push(&want, items[i].key);
 	}
 	for (size_t i = 0; i < want.n; i++) {
 		const char *k = want.v[i];
-		const char *v;
+		const struct cfg_item *it = find_item(items, n, k);
 
-		if (strv_find(&orig, k) < 0)
+		if (!it)
 			continue;
-		v = profile_get(p, k);
 		if (keys->n == 1)
-			sbuf_addf(out, "%s\n", v);
+			sbuf_addf(out, "%s\n", it->value);
 		else if (cfgop_is_password_key(k) && !show_password)
-			sbuf_addf(out, "%s=%s\n", k, *v ? "********" : "");
+			sbuf_addf(out, "%s=%s\n", k, *it->value ? "********" : "");
 		else
-			sbuf_addf(out, "%s=%s\n", k, v);
+			sbuf_addf(out, "%s=%s\n", k, it->value);
 	}
-	strv_release(&orig);
+	free(items);
 	strv_release(&want);
 }
 
