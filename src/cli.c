@@ -37,6 +37,9 @@ static const struct {
 	[ERR_CFG_EDIT] = { 186, 1 },
 	[ERR_CFG_LOAD_READ] = { 200, 1 },
 	[ERR_CFG_INVALID] = { 1, 0 },
+	[ERR_WEB_PORT_CONFLICT] = { 166, 1 },
+	[ERR_WEB_APP_SERVER] = { 168, 1 },
+	[ERR_WEB_NGINX_UNSAFE] = { 65, 0 },
 };
 
 int
