@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +123,6 @@ main(int argc, char **argv)
 	const struct family *fam;
 	int c;
 
-	setlocale(LC_CTYPE, "C.UTF-8");
 	signal(SIGPIPE, SIG_IGN);
 	ctx.omerodir = getenv("OMERODIR");
 	opterr = 0;

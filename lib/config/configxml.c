@@ -10,18 +10,27 @@
 #include "xalloc.h"
 #include "banned.h"
 
+/* Free s unless it lives in el's block. */
+static void
+free_str(struct xelem *el, char *s)
+{
+	if (!(s >= el->block && s < el->block + el->blocklen))
+		free(s);
+}
+
 static void
 xelem_release(struct xelem *el)
 {
 	for (size_t i = 0; i < el->nattrs; i++) {
-		free(el->attrs[i].name);
-		free(el->attrs[i].value);
+		free_str(el, el->attrs[i].name);
+		free_str(el, el->attrs[i].value);
 	}
 	free(el->attrs);
 	for (size_t i = 0; i < el->nkids; i++)
 		xelem_release(&el->kids[i]);
 	free(el->kids);
-	free(el->tag);
+	free_str(el, el->tag);
+	free(el->block);
 	memset(el, 0, sizeof(*el));
 }
 
@@ -33,13 +42,21 @@ cfgdoc_release(struct cfgdoc *d)
 }
 
 static struct xelem *
-xelem_add_kid(struct xelem *parent, const char *tag)
+new_kid(struct xelem *parent)
 {
 	struct xelem *kid;
 
 	XGROW(parent->kids, parent->akids, parent->nkids + 1);
 	kid = &parent->kids[parent->nkids++];
 	memset(kid, 0, sizeof(*kid));
+	return kid;
+}
+
+static struct xelem *
+xelem_add_kid(struct xelem *parent, const char *tag)
+{
+	struct xelem *kid = new_kid(parent);
+
 	kid->tag = xstrdup(tag);
 	return kid;
 }
@@ -67,7 +84,7 @@ xelem_set_attr(struct xelem *el, const char *name, const char *value)
 {
 	for (size_t i = 0; i < el->nattrs; i++)
 		if (!strcmp(el->attrs[i].name, name)) {
-			free(el->attrs[i].value);
+			free_str(el, el->attrs[i].value);
 			el->attrs[i].value = xstrdup(value);
 			return;
 		}
@@ -109,9 +126,28 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		st->skip = st->depth;
 		return;
 	}
-	el = xelem_add_kid(st->stack[st->depth - 2], name);
-	for (int i = 0; atts[i]; i += 2)
-		xelem_add_attr(el, atts[i], atts[i + 1]);
+	el = new_kid(st->stack[st->depth - 2]);
+	{
+		size_t need = strlen(name) + 1, n = 0;
+		char *p;
+
+		for (int i = 0; atts[i]; i += 2, n++)
+			need += strlen(atts[i]) + strlen(atts[i + 1]) + 2;
+		el->block = p = xmalloc(need);
+		el->blocklen = need;
+		el->tag = p;
+		p = stpcpy(p, name) + 1;
+		if (n) {
+			el->attrs = xmalloc(n * sizeof(*el->attrs));
+			el->aattrs = el->nattrs = n;
+		}
+		for (size_t i = 0; i < n; i++) {
+			el->attrs[i].name = p;
+			p = stpcpy(p, atts[2 * i]) + 1;
+			el->attrs[i].value = p;
+			p = stpcpy(p, atts[2 * i + 1]) + 1;
+		}
+	}
 	st->stack[st->depth - 1] = el;
 }
 
@@ -308,6 +344,12 @@ cfg_items_sort_by_key(struct cfg_item *items, size_t n)
 size_t
 profile_items(const struct xelem *p, struct cfg_item **items)
 {
+	return profile_items_ex(p, items, 0);
+}
+
+size_t
+profile_items_ex(const struct xelem *p, struct cfg_item **items, int by_key)
+{
 	struct cfg_item *v;
 	size_t n = 0, m = 0;
 
@@ -339,7 +381,8 @@ profile_items(const struct xelem *p, struct cfg_item **items)
 		m++;
 		i = j + 1;
 	}
-	qsort(v, m, sizeof(*v), cmp_pos);
+	if (!by_key)
+		qsort(v, m, sizeof(*v), cmp_pos);
 	return m;
 }
 

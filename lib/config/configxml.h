@@ -30,6 +30,10 @@ struct xelem {
 	size_t nattrs, aattrs;
 	struct xelem *kids;
 	size_t nkids, akids;
+	/* Parsed elements keep tag and attribute strings in one block
+	 * (one allocation instead of five); strings set later are separate. */
+	char *block;
+	size_t blocklen;
 };
 
 /* The document: root's children are the <properties> blocks, in order. */
@@ -92,6 +96,9 @@ struct cfg_item {
 	size_t pos;	/* first appearance (internal) */
 };
 size_t profile_items(const struct xelem *p, struct cfg_item **items);
+/* The same, sorted by key instead (by_key != 0), which is cheaper. */
+size_t profile_items_ex(const struct xelem *p, struct cfg_item **items,
+			int by_key);
 /* Sort items by key (byte order = Python's str order for UTF-8). */
 void cfg_items_sort_by_key(struct cfg_item *items, size_t n);
 /* Keys in dict order (first appearance), without duplicates. */

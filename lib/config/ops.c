@@ -61,30 +61,32 @@ cfgop_get(struct cfg_store *s, const struct strv *keys, int show_password,
 {
 	struct cfg_item *items;
 	struct strv want = STRV_INIT;
-	size_t n = profile_items(cfg_profile(s), &items);
+	size_t n = profile_items_ex(cfg_profile(s), &items, 1);
+	size_t nwant = keys->n ? keys->n : n;
 
-	cfg_items_sort_by_key(items, n);
 	if (keys->n) {
 		for (size_t i = 0; i < keys->n; i++)
 			strv_push(&want, keys->v[i]);
 		strv_sort(&want);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			if (!is_internal_key(items[i].key))
-				strv_push(&want, items[i].key);
 	}
-	for (size_t i = 0; i < want.n; i++) {
-		const char *k = want.v[i];
-		const struct cfg_item *it = find_item(items, n, k);
+	for (size_t i = 0; i < nwant; i++) {
+		const char *k = keys->n ? want.v[i] : items[i].key;
+		const struct cfg_item *it = keys->n ? find_item(items, n, k) :
+						      &items[i];
 
-		if (!it)
+		if (!it || (!keys->n && is_internal_key(k)))
 			continue;
-		if (keys->n == 1)
-			sbuf_addf(out, "%s\n", it->value);
-		else if (cfgop_is_password_key(k) && !show_password)
-			sbuf_addf(out, "%s=%s\n", k, *it->value ? "********" : "");
-		else
-			sbuf_addf(out, "%s=%s\n", k, it->value);
+		if (keys->n == 1) {
+			sbuf_adds(out, it->value);
+		} else {
+			sbuf_adds(out, k);
+			sbuf_addch(out, '=');
+			if (cfgop_is_password_key(k) && !show_password)
+				sbuf_adds(out, *it->value ? "********" : "");
+			else
+				sbuf_adds(out, it->value);
+		}
+		sbuf_addch(out, '\n');
 	}
 	free(items);
 	strv_release(&want);
