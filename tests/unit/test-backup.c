@@ -1,0 +1,128 @@
+/* Upgrade backups: take, damage, restore. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "upgrade/backup.h"
+#include "fs.h"
+#include "sbuf.h"
+#include "banned.h"
+
+static char dir[] = "/tmp/owctl-test-backup-XXXXXX";
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct sbuf cmd = SBUF_INIT;
+	int r;
+
+	(void)state;
+	sbuf_addf(&cmd, "rm -rf '%s'", dir);
+	r = system(cmd.buf);
+	sbuf_release(&cmd);
+	return r;
+}
+
+static void
+put(const char *rel, const char *text, mode_t mode)
+{
+	struct sbuf p = SBUF_INIT;
+	struct err e = ERR_INIT;
+
+	sbuf_addf(&p, "%s/%s", dir, rel);
+	assert_int_equal(fs_write_atomic_mode(p.buf, text, strlen(text), mode,
+					      &e), 0);
+	sbuf_release(&p);
+}
+
+static void
+expect(const char *rel, const char *text, mode_t mode)
+{
+	struct sbuf p = SBUF_INIT, got = SBUF_INIT;
+	struct err e = ERR_INIT;
+	struct stat st;
+
+	sbuf_addf(&p, "%s/%s", dir, rel);
+	assert_int_equal(fs_read_file(p.buf, 1 << 20, &got, &e), 0);
+	assert_string_equal(got.buf, text);
+	assert_int_equal(stat(p.buf, &st), 0);
+	assert_int_equal(st.st_mode & 07777, mode);
+	sbuf_release(&p);
+	sbuf_release(&got);
+}
+
+static void
+test_backup_take_and_restore(void **state)
+{
+	static const char xml[] = "<icegrid><properties id=\"__ACTIVE__\">"
+		"<property name=\"omero.config.profile\" value=\"default\" />"
+		"</properties><properties id=\"default\"><property "
+		"name=\"k\" value=\"a&#10;b\" /></properties></icegrid>";
+	struct sbuf cfg = SBUF_INIT, bdir = SBUF_INIT, nginx = SBUF_INIT;
+	struct sbuf p = SBUF_INIT, exp = SBUF_INIT;
+	struct backup_opts o = { 0 };
+	struct err e = ERR_INIT;
+	json_t *m = NULL, *m2;
+
+	(void)state;
+	sbuf_addf(&p, "%s/etc/grid", dir);
+	assert_int_equal(fs_mkdir_p(p.buf, 0755, &e), 0);
+	sbuf_reset(&p);
+	sbuf_addf(&p, "%s/var/bk", dir);
+	assert_int_equal(fs_mkdir_p(p.buf, 0700, &e), 0);
+	put("etc/grid/config.xml", xml, 0640);
+	put("var/django_secret_key", "s3cret", 0600);
+	sbuf_addf(&cfg, "%s/etc/grid/config.xml", dir);
+	sbuf_addf(&bdir, "%s/var/bk", dir);
+	sbuf_addf(&nginx, "%s/nginx-omero.conf", dir);	/* absent for now */
+	o.omerodir = dir;
+	o.config_path = cfg.buf;
+	o.nginx_file = nginx.buf;
+	assert_int_equal(backup_take(bdir.buf, &o, &m, &e), 0);
+	assert_non_null(m);
+	expect("var/bk/config.xml", xml, 0600);
+	expect("var/bk/django_secret_key", "s3cret", 0600);
+	sbuf_addf(&exp, "%s/var/bk/config.export", dir);
+	assert_true(fs_exists(exp.buf));
+	/* the upgrade changes things */
+	put("etc/grid/config.xml", "<icegrid />", 0644);
+	put("var/django_secret_key", "rotated", 0644);
+	put("nginx-omero.conf", "server {}\n", 0644);
+	m2 = backup_manifest(bdir.buf, &e);
+	assert_non_null(m2);
+	assert_int_equal(backup_restore(bdir.buf, m2, &e), 0);
+	expect("etc/grid/config.xml", xml, 0640);
+	expect("var/django_secret_key", "s3cret", 0600);
+	assert_false(fs_exists(nginx.buf));
+	json_decref(m);
+	json_decref(m2);
+	sbuf_release(&cfg);
+	sbuf_release(&bdir);
+	sbuf_release(&nginx);
+	sbuf_release(&p);
+	sbuf_release(&exp);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backup_take_and_restore),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
