@@ -102,6 +102,8 @@ sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap)
 	va_list cp;
 	int n;
 
+	if (!fmt)	/* also tells gcc -O2 -fsanitize=undefined it cannot be */
+		abort();
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
