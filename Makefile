@@ -4,6 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 PREFIX ?= /usr/local
 MESON_FLAGS ?=
+SECONDS ?= 60
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD) --quiet
@@ -27,9 +28,22 @@ demo: deps all
 	scripts/demo
 
 install: all
+	meson configure -Dprefix=$(PREFIX) $(BUILD) >/dev/null
 	meson install -C $(BUILD) --destdir "$(DESTDIR)" >/dev/null
 
-clean:
-	rm -rf $(BUILD) $(ASAN) demo
+# libFuzzer targets with clang in build-fuzz/, each for SECONDS (fuzz/run).
+fuzz: deps
+	fuzz/run -s $(SECONDS)
 
-.PHONY: all deps test demo install clean
+# cppcheck + clang-tidy over lib/ and src/, zero findings (scripts/lint).
+lint: deps
+	scripts/lint
+
+# build/owctl_<version>_<arch>.deb (scripts/make-deb).
+deb: deps
+	scripts/make-deb $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) demo build-fuzz build-lint build-deb
+
+.PHONY: all deps test demo install clean fuzz lint deb
