@@ -20,6 +20,7 @@
 #include "config/ops.h"
 #include "config/cfgdiff.h"
 #include "config/export.h"
+#include "config/schema.h"
 #include "config/validate.h"
 #include "pyjson.h"
 #include "shlex.h"
@@ -416,11 +417,19 @@ keys_fn(struct cfg_store *s, struct sbuf *out)
 	cfgop_keys(s, out);
 }
 
+/* Hidden `keys --schema`, for the bash completion: the properties of the
+ * built-in schema, one a line; reads no config.xml. */
 static int
 config_keys(int argc, char **argv, struct ctx *ctx)
 {
-	int r = only_help(argc, argv, ctx, 0, 0);
+	int r;
 
+	if (argc == 2 && !strcmp(argv[1], "--schema")) {
+		for (size_t i = 0; i < schema_count(); i++)
+			printf("%s\n", schema_at(i)->key);
+		return 0;
+	}
+	r = only_help(argc, argv, ctx, 0, 0);
 	return r >= 0 ? r : run_readonly(ctx, keys_fn);
 }
 

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-plugins.h"
+#include "cmd-upgrade.h"
+#include "cmd-sessions.h"
+#include "cmd-web.h"
 #include "banned.h"
 
 const struct family cli_families[] = {
@@ -19,6 +23,18 @@ const struct family cli_families[] = {
 	{ "load", cmd_load, "[--glob] [-k] [--atomic] [FILE...]",
 	  "apply 'omero load' command files (Ansible/Docker conf.d style)",
 	  NULL, load_help },
+	{ "web", cmd_web, "[--venv DIR] <subcommand>",
+	  "run OMERO.web's gunicorn: start, stop, restart, reload, status",
+	  web_commands, web_help },
+	{ "plugins", cmd_plugins, "[--venv DIR] <subcommand>",
+	  "OMERO.web plugins: list, check against a release, upgrade",
+	  plugins_commands, plugins_help },
+	{ "upgrade", cmd_upgrade, "<subcommand> --to VERSION [options]",
+	  "upgrade OMERO.web: plan, run, resume, rollback, status",
+	  upgrade_commands, upgrade_help },
+	{ "sessions", cmd_sessions, "<subcommand>",
+	  "OMERO.web's session store: info, purge-expired, clear, list",
+	  sessions_commands, sessions_help },
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 

@@ -35,6 +35,34 @@ enum err_code {
 	ERR_WEB_PORT_CONFLICT,	/* 166 Port conflict: HTTP(%s) and wsgi(%s). */
 	ERR_WEB_APP_SERVER,	/* 168 ERROR: configuration mismatch. ... */
 	ERR_WEB_NGINX_UNSAFE,	/* owctl refuses to write a broken nginx config */
+	/* web lifecycle (owctl web start/stop/...), omero-web statuses */
+	ERR_WEB_NO_OMERODIR,	/* 101 ERROR: OMERODIR not set */
+	ERR_WEB_ALREADY_STARTED, /* 94 [FAILED] OMERO.web already started. ... */
+	ERR_WEB_COLLECTSTATIC,	/* 95 Failed to collect static content. */
+	ERR_WEB_INVALID_SERVER,	/* 97 [ERROR] Invalid omero.web.wsgi_worker_class */
+	ERR_WEB_SETTINGS,	/* 170 settings (or the app) cannot be imported */
+	ERR_WEB_NO_VENV,	/* 178 no OMERO.web venv / gunicorn */
+	ERR_WEB_NOT_READY,	/* 1 gunicorn did not come up / answer */
+	/* owctl web config / web nginx install */
+	ERR_WEB_NGINX_SYSTEM,	/* 171 ERROR: --system is no longer supported */
+	ERR_WEB_NGINX_CONFLICT,	/* 80 local edits conflict with the new file */
+	ERR_WEB_NGINX_UNMANAGED, /* 81 the file was not written by owctl */
+	ERR_WEB_NGINX_TEST,	/* 82 nginx -t failed; the old file is back */
+	ERR_WEB_NGINX_RELOAD,	/* 83 nginx -s reload failed */
+	/* owctl plugins */
+	ERR_PLUGINS_BROKEN,	/* 84 the target omero-web would not start */
+	ERR_PLUGINS_PIP,	/* 1 pip install failed (its output was shown) */
+	/* owctl sessions */
+	ERR_SESS_CONFIG,	/* 78 session settings owctl cannot use */
+	ERR_SESS_SECRET,	/* 78 the secret key cannot be read */
+	ERR_SESS_STORE,		/* 69 store unreachable (dir, Redis, database) */
+	ERR_SESS_PARTIAL,	/* 1 some sessions could not be removed */
+	/* owctl upgrade */
+	ERR_UPGRADE_PREFLIGHT,	/* 86 the plan found errors; nothing changed */
+	ERR_UPGRADE_FAILED,	/* 87 a step failed; rolled back, old version
+				   answers */
+	ERR_UPGRADE_ROLLBACK,	/* 88 the rollback failed too: see journal */
+	ERR_UPGRADE_NONE,	/* 89 no upgrade to resume or roll back */
 	ERR_CODE_MAX
 };
 

@@ -492,7 +492,9 @@ try_neighbour(char *buf, size_t size, double d)
 	} else {
 		for (i = nd - 1; i >= 0 && dig[i] == '0'; i--)
 			dig[i] = '9';
-		dig[i]--;	/* d > 0: some digit is not 0 */
+		if (i < 0)
+			return 0;	/* all zeros: not for d > 0 */
+		dig[i]--;
 		if (dig[0] == '0') {
 			memset(dig, '9', (size_t)nd);
 			exp10--;
@@ -513,7 +515,7 @@ try_neighbour(char *buf, size_t size, double d)
 static void
 dump_double(double d, struct sbuf *out)
 {
-	char buf[40], dig[24];
+	char buf[40], dig[24] = { 0 };
 	int prec, nd = 0, exp10, decpt, i;
 	const char *p;
 	locale_t old;

@@ -3,6 +3,7 @@
  * omero-py's ConfigXml.save()).
  */
 #include <expat.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,10 @@
 static void
 free_str(struct xelem *el, char *s)
 {
-	if (!(s >= el->block && s < el->block + el->blocklen))
+	/* as integers: s may point into another object, block may be NULL */
+	uintptr_t p = (uintptr_t)s, b = (uintptr_t)el->block;
+
+	if (!el->block || p < b || p >= b + el->blocklen)
 		free(s);
 }
 

@@ -217,7 +217,8 @@ cfgexp_parse(const char *name, const char *text, size_t len,
 		if (*b == '@') {
 			const char *sp = memchr(b, ' ', (size_t)(e2 - b));
 
-			if (!sp || unescape(sp + 1, e2, &v) < 0 || !v.len) {
+			/* an empty NAME is a valid (if odd) profile name */
+			if (!sp || unescape(sp + 1, e2, &v) < 0) {
 				bad_line(e, name, lineno, "malformed directive");
 				goto out;
 			}

@@ -70,6 +70,49 @@ cfg_valid_key(const char *key)
 	return 1;
 }
 
+/*
+ * Would Python's strict UTF-8 decoder accept s[0..n)? (No overlong forms,
+ * surrogates or code points above U+10FFFF.) Looks at n bytes only.
+ */
+static int
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+		unsigned long cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return 0;
+		cp = c & (0x3fUL >> k);
+		if (n - i - 1 < k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3fUL);
+		}
+		if (k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+			return 0;	/* overlong or surrogate */
+		if (k == 3 && (cp < 0x10000 || cp > 0x10ffff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
 static void
 push_entry(struct load_list *l, const char *k, size_t klen, const char *v,
 	   size_t vlen)
@@ -119,17 +162,10 @@ loadfmt_parse(const char *name, const char *text, size_t len,
 			"NUL byte", name);
 		goto out;
 	}
-	{
-		struct err tmp = ERR_INIT;
-
-		if (cfg_check_storable("x", text, &tmp) < 0 &&
-		    strstr(tmp.msg, "UTF-8")) {
-			err_clear(&tmp);
-			err_set(e, ERR_CFG_LOAD_READ, "Cannot read %s: it is "
-				"not valid UTF-8", name);
-			goto out;
-		}
-		err_clear(&tmp);
+	if (!valid_utf8((const unsigned char *)text, len)) {
+		err_set(e, ERR_CFG_LOAD_READ, "Cannot read %s: it is not valid "
+			"UTF-8", name);
+		goto out;
 	}
 	while (i < len) {
 		size_t j = i;
@@ -187,9 +223,12 @@ loadfmt_apply(struct xelem *p, const struct load_list *l, int quiet,
 	for (size_t i = 0; i < l->n; i++) {
 		const char *k = l->v[i].key, *v = l->v[i].value;
 		long at = strv_find(&keys, k);
-		const char *old = at >= 0 ? vals.v[at] : NULL;
+		/* keys and vals are parallel: at indexes both */
+		char **slot = at >= 0 && (size_t)at < vals.n ? &vals.v[at]
+							     : NULL;
+		const char *old = slot ? *slot : NULL;
 
-		if (at < 0 && !cfg_valid_key(k)) {
+		if (!slot && !cfg_valid_key(k)) {
 			err_set(e, ERR_CFG_ILLEGAL_KEY,
 				"Illegal property name: %s", k);
 			goto out;
@@ -201,9 +240,9 @@ loadfmt_apply(struct xelem *p, const struct load_list *l, int quiet,
 				old ? old : "None", v);
 			goto out;
 		}
-		if (at >= 0) {
-			free(vals.v[at]);
-			vals.v[at] = xstrdup(v);
+		if (slot) {
+			free(*slot);
+			*slot = xstrdup(v);
 		} else {
 			strv_push(&keys, k);
 			strv_push(&vals, v);

@@ -137,6 +137,9 @@ cfg_open(struct cfg_store *s, const struct cfg_open_opts *o, struct err *e)
 		s->env_profile = xstrdup(o->env_profile);
 	if (cfg_locate(o, &s->path, &s->created_dir, e) < 0)
 		return -1;
+	/* cfg_locate() sets path when it returns 0; the analyzer cannot
+	 * see that err_set() returns -1. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	exists = stat(s->path, &st) == 0;
 	nonempty = exists && st.st_size > 0;
 	if (exists && access(s->path, W_OK) < 0) {

@@ -179,7 +179,7 @@ cfg_py_int(const char *s, long long *out, struct sbuf *why)
 			else
 				acc = acc * 10 + d;
 		}
-		prev = *q++;
+		prev = (unsigned char)*q++;
 	}
 	if (prev == '_' || !digits)
 		goto bad;
