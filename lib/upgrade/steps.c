@@ -1074,10 +1074,15 @@ upgrade_run(const struct upgrade_opts *o, json_t *plan,
 	if (journal_create(&r.j, o->omerodir, NULL, e) < 0)
 		goto out;
 	r.backup_dir = backup_dir_for(o->omerodir, r.j.id);
-	if (journal_append(&r.j, "plan", "done", json_pack("{s:O, s:O, s:s}",
-			   "opts", r.optsj, "plan", plan, "backup",
-			   r.backup_dir), e) < 0)
-		goto out;
+	{
+		json_t *rec = json_pack("{s:O, s:O, s:s}", "opts", r.optsj,
+					"plan", plan, "backup", r.backup_dir);
+		int jr = journal_append(&r.j, "plan", "done", rec, e);
+
+		json_decref(rec);	/* journal_append borrows it */
+		if (jr < 0)
+			goto out;
+	}
 	r.records = json_array();
 	ret = drive(&r, 0, report, e);
 out:
