@@ -102,9 +102,9 @@ parse_opts(struct ctx *ctx, int argc, char **argv, unsigned allowed,
 		case 'D':
 			if (strcmp(optarg, "3.2") && strcmp(optarg, "4.2") &&
 			    strcmp(optarg, "5.2"))
-				return cli_usage(ctx, "--django-version must be "
-						 "3.2, 4.2 or 5.2, not '%s'",
-						 optarg);
+				return cli_usage(ctx, "--django-version must "
+						 "be 3.2, 4.2 or 5.2, not "
+						 "'%s'", optarg);
 			so->django_version = optarg;
 			break;
 		case 'V':
@@ -214,8 +214,8 @@ static void
 human_bytes(uint64_t n, struct sbuf *out)
 {
 	static const char *const units[] = { "kB", "MB", "GB", "TB" };
-	double d = (double)n;
-	int u = -1;
+	double d = (double)n / 1000;
+	int u = 0;
 
 	if (n < 1000) {
 		sbuf_addf(out, "%" PRIu64 " B", n);
@@ -592,9 +592,14 @@ file_info(struct run *r, struct err *e)
 			r->s.cookie_age));
 		json_object_set_new(j, "sessions", json_integer(
 			(json_int_t)sessions));
-		json_object_set_new(j, "bytes", json_integer((json_int_t)(
-			st.bytes[SFILE_LIVE] + st.bytes[SFILE_EXPIRED] +
-			st.bytes[SFILE_CRASH] + st.bytes[SFILE_UNSURE])));
+		{
+			uint64_t total = (uint64_t)st.bytes[SFILE_LIVE] +
+				st.bytes[SFILE_EXPIRED] +
+				st.bytes[SFILE_CRASH] + st.bytes[SFILE_UNSURE];
+
+			json_object_set_new(j, "bytes",
+					    json_integer((json_int_t)total));
+		}
 		json_object_set_new(j, "expired", json_integer(
 			(json_int_t)st.verdicts[SFILE_EXPIRED]));
 		json_object_set_new(j, "expired_bytes", json_integer(
@@ -1221,9 +1226,21 @@ confirm(struct run *r, const char *where, struct err *e)
 static int
 clear_cache_too(struct run *r, struct err *e)
 {
+	struct sredis_cache c;
+	struct err ce = ERR_INIT;
+	int ok;
+
 	/* cached_db: the rows are gone; drop their cache copies as well */
 	if (r->s.engine != SSTORE_CACHED_DB)
 		return 0;
+	ok = cache_open(r, &c, &ce) == 0;
+	sredis_cache_release(&c);
+	if (!ok) {
+		cli_warn(r->ctx, "cached_db: the cache copies of the sessions "
+			 "were not removed (%s)", ce.msg);
+		err_clear(&ce);
+		return 0;
+	}
 	return cache_clear(r, SREDIS_KIND_CACHED_DB, e);
 }
 
@@ -1363,6 +1380,24 @@ web_clearsessions(int argc, char **argv, struct ctx *ctx)
 	else if (ret < 0 && ctx->verbosity >= 0)
 		puts("[FAILED]");
 	return finish(&r, ret, &e);
+}
+
+int
+web_purge_sessions(struct ctx *ctx, const char *venv, struct err *e)
+{
+	struct sopts so;
+	struct run r;
+	int ret;
+
+	memset(&so, 0, sizeof(so));
+	ret = run_open(&r, ctx, &so, venv, e);
+	if (ret == 0) {
+		r.progress = 0;
+		ret = purge(&r, 1, e);
+	}
+	progress_end(&r);
+	run_release(&r);
+	return ret;
 }
 
 const struct command sessions_commands[] = {

@@ -29,5 +29,11 @@ int cmd_web_nginx(int argc, char **argv, struct ctx *ctx);
 /* src/cmd-sessions.c: `web clearsessions` (owctl's purge, upstream's
  * output) */
 int web_clearsessions(int argc, char **argv, struct ctx *ctx);
+/*
+ * The same purge for `web start` (instead of manage.py clearsessions):
+ * prints nothing on stdout, only warnings on stderr. venv is --venv or
+ * NULL. Returns 0, or -1 with e set (status via cli_fail).
+ */
+int web_purge_sessions(struct ctx *ctx, const char *venv, struct err *e);
 
 #endif

@@ -293,7 +293,8 @@ sredis_parse_url(const char *url, struct sredis_server *srv, struct err *e)
 				unquote(net, (size_t)(uend - net), 0));
 		if (colon && at > colon + 1)
 			set_str(&srv->password,
-				unquote(colon + 1, (size_t)(at - colon - 1), 0));
+				unquote(colon + 1,
+					(size_t)(at - colon - 1), 0));
 		net = at + 1;
 	}
 	if (!strcmp(scheme, "unix")) {
@@ -352,7 +353,7 @@ sredis_parse_url(const char *url, struct sredis_server *srv, struct err *e)
 				srv->port = (int)port;
 		}
 		if (!has_db && pathend > path) {
-			/* int(unquote(path).replace("/", "")); errors ignored */
+			/* int(unquote(path).replace("/", "")), or nothing */
 			struct sbuf d = SBUF_INIT;
 			char *u = unquote(path, (size_t)(pathend - path), 0);
 			long db;
@@ -807,12 +808,14 @@ open_socket(struct rconn *c, struct err *e)
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		if (strlen(srv->path) >= sizeof(sun.sun_path))
-			return where(srv, e, "cannot connect to", "socket path too long");
+			return where(srv, e, "cannot connect to",
+				     "socket path too long");
 		memcpy(sun.sun_path, srv->path, strlen(srv->path));
 		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (c->fd < 0 || connect_fd(c->fd, (struct sockaddr *)&sun,
 					    sizeof(sun), srv->timeout) < 0)
-			return where(srv, e, "cannot connect to", strerror(errno));
+			return where(srv, e, "cannot connect to",
+				     strerror(errno));
 		return 0;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -967,7 +970,8 @@ rc_reply(struct rconn *c, struct err *e)
 		ssize_t n;
 
 		if (redisReaderGetReply(c->rd, &reply) != REDIS_OK) {
-			where(c->srv, e, "unreadable reply from", c->rd->errstr);
+			where(c->srv, e, "unreadable reply from",
+			      c->rd->errstr);
 			return NULL;
 		}
 		if (reply) {
@@ -979,7 +983,8 @@ rc_reply(struct rconn *c, struct err *e)
 			if (n <= 0) {
 				char eb[256];
 
-				where(c->srv, e, "cannot read from", tls_error(eb, sizeof(eb)));
+				where(c->srv, e, "cannot read from",
+				      tls_error(eb, sizeof(eb)));
 				return NULL;
 			}
 		} else {
@@ -994,7 +999,8 @@ rc_reply(struct rconn *c, struct err *e)
 			}
 		}
 		if (redisReaderFeed(c->rd, buf, (size_t)n) != REDIS_OK) {
-			where(c->srv, e, "unreadable reply from", c->rd->errstr);
+			where(c->srv, e, "unreadable reply from",
+			      c->rd->errstr);
 			return NULL;
 		}
 	}
@@ -1160,24 +1166,27 @@ queue_unlink(struct scan *s, redisReply **keys, size_t n, size_t *ncmds)
 	free(lens);
 }
 
-static int
-handle_keys(struct scan *s, redisReply **all, size_t nall, int *stop,
-	    struct err *e)
+/* The session keys among a SCAN reply's keys (borrowed pointers). */
+static size_t
+filter_keys(const struct scan *s, redisReply **all, size_t nall,
+	    redisReply **keys)
 {
-	redisReply **keys = xmalloc((nall + 1) * sizeof(*keys));
-	size_t n = 0, ncmds = 0, removed = 0;
-	int ret = -1, unlink_now;
+	size_t n = 0;
 
 	for (size_t i = 0; i < nall; i++)
 		if (all[i]->type == REDIS_REPLY_STRING &&
 		    sredis_is_session_key(all[i]->str, all[i]->len,
 					  s->base.buf, s->base.len))
 			keys[n++] = all[i];
-	if (!n) {
-		ret = 0;
-		goto out;
-	}
-	unlink_now = s->o->act == SREDIS_CLEAR && !s->o->dry_run;
+	return n;
+}
+
+/* Queue PTTL + STRLEN (with sizes) and the UNLINK batches for keys. */
+static size_t
+queue_keys(struct scan *s, redisReply **keys, size_t n)
+{
+	size_t ncmds = 0;
+
 	if (s->o->with_sizes)
 		for (size_t i = 0; i < n; i++) {
 			const char *a[] = { "PTTL", keys[i]->str };
@@ -1188,8 +1197,19 @@ handle_keys(struct scan *s, redisReply **all, size_t nall, int *stop,
 			rc_append(s->c, 2, a, l);
 			rc_append(s->c, 2, b, m);
 		}
-	if (unlink_now)
+	if (n && s->o->act == SREDIS_CLEAR && !s->o->dry_run)
 		queue_unlink(s, keys, n, &ncmds);
+	return ncmds;
+}
+
+/* Read the replies queue_keys() asked for, count, visit. */
+static int
+collect_keys(struct scan *s, redisReply **keys, size_t n, size_t ncmds,
+	     int *stop, struct err *e)
+{
+	size_t removed = 0;
+	int ret = -1;
+
 	for (size_t i = 0; i < n; i++) {
 		struct sredis_entry ent;
 
@@ -1246,7 +1266,8 @@ handle_keys(struct scan *s, redisReply **all, size_t nall, int *stop,
 			goto out;
 		if (r->type == REDIS_REPLY_ERROR) {
 			err_set(e, ERR_SESS_STORE, "Redis '%s' refused "
-				"UNLINK: %s", s->c->srv->shown, r->str);
+				"%s: %s", s->c->srv->shown, s->use_del ?
+				"DEL" : "UNLINK", r->str);
 			freeReplyObject(r);
 			goto out;
 		}
@@ -1257,7 +1278,6 @@ handle_keys(struct scan *s, redisReply **all, size_t nall, int *stop,
 	s->st->removed += removed;
 	ret = 0;
 out:
-	free(keys);
 	return ret;
 }
 
@@ -1268,29 +1288,39 @@ atoi_prefix(const char *v)
 	return strtol(v, NULL, 10);
 }
 
+/*
+ * SCAN rounds. The next SCAN is pipelined behind the current round's
+ * UNLINKs, so each round costs one round trip, and the server runs at most
+ * one SCAN (COUNT keys) and a few 100-key UNLINKs before serving others.
+ */
 static int
 scan_server(struct scan *s, struct err *e)
 {
 	struct sbuf match = SBUF_INIT;
 	char cursor[32] = "0", count[32];
-	int stop = 0, ret = -1;
+	const char *argv[] = { "SCAN", cursor, "MATCH", NULL, "COUNT", count };
+	redisReply **keys = NULL;
+	size_t keys_alloc = 0;
+	int stop = 0, pending_scan, ret = -1;
 
 	sredis_glob_escape(s->base.buf, &match);
 	sbuf_addch(&match, '*');
+	argv[3] = match.buf;
 	snprintf(count, sizeof(count), "%zu", s->o->scan_count);
-	do {
-		const char *argv[] = { "SCAN", cursor, "MATCH", match.buf,
-				       "COUNT", count };
-		redisReply *r, *cur, *keys;
+	rc_cmd(s->c, 6, argv);
+	pending_scan = 1;
+	while (pending_scan) {
+		redisReply *r, *cur, *all;
+		size_t n, ncmds;
 
-		rc_cmd(s->c, 6, argv);
 		r = rc_expect(s->c, "SCAN", e);
+		pending_scan = 0;
 		if (!r)
 			goto out;
 		s->st->scans++;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 		    (cur = r->element[0])->type != REDIS_REPLY_STRING ||
-		    (keys = r->element[1])->type != REDIS_REPLY_ARRAY ||
+		    (all = r->element[1])->type != REDIS_REPLY_ARRAY ||
 		    cur->len >= sizeof(cursor)) {
 			err_set(e, ERR_SESS_STORE, "Redis '%s' sent an "
 				"unexpected SCAN reply", s->c->srv->shown);
@@ -1298,18 +1328,33 @@ scan_server(struct scan *s, struct err *e)
 			goto out;
 		}
 		memcpy(cursor, cur->str, cur->len + 1);
-		if (handle_keys(s, keys->element, keys->elements, &stop,
-				e) < 0) {
+		XGROW(keys, keys_alloc, all->elements + 1);
+		n = filter_keys(s, all->element, all->elements, keys);
+		ncmds = queue_keys(s, keys, n);
+		if (strcmp(cursor, "0") && !stop) {
+			rc_cmd(s->c, 6, argv);
+			pending_scan = 1;
+		}
+		if (collect_keys(s, keys, n, ncmds, &stop, e) < 0) {
 			freeReplyObject(r);
 			goto out;
 		}
 		freeReplyObject(r);
 		if (s->o->progress)
-			s->o->progress(s->st->keys, s->st->dbsize,
-				       s->o->progress_data);
-	} while (strcmp(cursor, "0") && !stop);
+			s->o->progress(s->st->keys, 0, s->o->progress_data);
+		if (stop && pending_scan) {
+			/* visit stopped: drop the SCAN already asked for */
+			redisReply *x = rc_reply(s->c, e);
+
+			if (!x)
+				goto out;
+			freeReplyObject(x);
+			pending_scan = 0;
+		}
+	}
 	ret = stop ? 1 : 0;
 out:
+	free(keys);
 	sbuf_release(&match);
 	return ret;
 }
@@ -1345,6 +1390,7 @@ sredis_run(const struct sredis_cache *c, const struct sredis_opts *o,
 			ret = scan_server(&s, e);
 		}
 		rc_close(&conn);
+		s.c = NULL;
 	}
 	sbuf_release(&s.base);
 	sbuf_release(&s.hint);

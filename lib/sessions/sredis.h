@@ -29,7 +29,7 @@ struct sredis_server {
 	int db;
 	/* rediss://: redis-py's defaults are ssl_cert_reqs="required" and
 	 * ssl_check_hostname=False */
-	int tls_verify;		/* 0 = none, 1 = optional, 2 = required */
+	int tls_verify;	/* 0 = none, 1 = optional, 2 = required */
 	int tls_check_hostname;
 	char *tls_ca_certs, *tls_certfile, *tls_keyfile;
 	double timeout; /* seconds for connect and for each reply */
@@ -42,7 +42,7 @@ struct sredis_cache {
 	char *backend; /* BACKEND */
 	struct sredis_server *servers;
 	size_t nservers; /* servers[0] is the primary */
-	int sharded;	 /* django-redis ShardClient: keys on every server */
+	int sharded;	 /* django-redis ShardClient: keys on each server */
 	char *key_prefix;
 	char *version; /* str(VERSION) */
 };
@@ -100,14 +100,15 @@ struct sredis_opts {
 	int dry_run;		/* CLEAR: find, never unlink */
 	int with_sizes;		/* PTTL + STRLEN per key (pipelined) */
 	int with_names;		/* full keys in entries: tests only */
-	size_t scan_count;	/* SCAN COUNT (default 1000) */
+	size_t scan_count;	/* SCAN COUNT (default 250) */
 	size_t batch;		/* keys per UNLINK (default 100) */
+	/* after each SCAN: session keys so far (total is 0: unknown) */
 	void (*progress)(size_t done, size_t total, void *data);
 	void *progress_data;
 };
 
 #define SREDIS_OPTS_INIT                                                       \
-	{ SREDIS_KIND_CACHE, SREDIS_SCAN, 0, 0, 0, 1000, 100, NULL, NULL }
+	{ SREDIS_KIND_CACHE, SREDIS_SCAN, 0, 0, 0, 250, 100, NULL, NULL }
 
 struct sredis_entry {
 	const char *hint;   /* base + first 8 key characters + "..." */

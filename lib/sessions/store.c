@@ -741,6 +741,23 @@ struct creds {
 	size_t ngroups;
 };
 
+
+/* The fourth of "  real effective saved fs" ids in a /proc status line. */
+static int
+last_id(const char *p, unsigned long *out)
+{
+	char *end;
+
+	for (int i = 0; i < 4; i++) {
+		errno = 0;
+		*out = strtoul(p, &end, 10);
+		if (errno || end == p)
+			return 0;
+		p = end;
+	}
+	return 1;
+}
+
 static int
 read_creds(const char *proc, pid_t pid, struct creds *c)
 {
@@ -756,14 +773,13 @@ read_creds(const char *proc, pid_t pid, struct creds *c)
 		return -1;
 	c->ngroups = 0;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long r, ef, sv, fsid;
+		unsigned long fsid;
 
-		if (sscanf(line, "Uid: %lu %lu %lu %lu", &r, &ef, &sv,
-			   &fsid) == 4) {
+		if (!strncmp(line, "Uid:", 4) && last_id(line + 4, &fsid)) {
 			c->uid = (uid_t)fsid;
 			got |= 1;
-		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &r, &ef,
-				  &sv, &fsid) == 4) {
+		} else if (!strncmp(line, "Gid:", 4) &&
+			   last_id(line + 4, &fsid)) {
 			c->gid = (gid_t)fsid;
 			got |= 2;
 		} else if (!strncmp(line, "Groups:", 7)) {
@@ -951,10 +967,18 @@ sstore_find_dir(struct sstore *s, const struct sstore_opts *o,
 		s->dir = xstrdup(cands.v[i]);
 		s->dir_shown = xstrdup(cands.v[i]);
 		s->dir_from = SSTORE_DIR_PYTHON;
-		s->dir_note = xstrdup(s->gunicorn_pid ?
-			"tempfile.gettempdir() in owctl's environment" :
-			"tempfile.gettempdir() in owctl's environment; "
-			"OMERO.web is not running");
+		if (s->gunicorn_pid) {
+			s->dir_note = xstrdup("tempfile.gettempdir() in "
+					      "owctl's environment");
+		} else {
+			struct sbuf note = SBUF_INIT;
+
+			sbuf_addf(&note, "tempfile.gettempdir() in owctl's "
+				  "environment; %s", s->gunicorn_note ?
+				  s->gunicorn_note :
+				  "OMERO.web is not running");
+			s->dir_note = sbuf_detach(&note, NULL);
+		}
 		ret = 0;
 		break;
 	}

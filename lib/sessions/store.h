@@ -28,7 +28,7 @@ enum sstore_engine {
 /* Where the file engine's directory came from. */
 enum sstore_dir_from {
 	SSTORE_DIR_OPTION,  /* --session-dir */
-	SSTORE_DIR_SETTING, /* SESSION_FILE_PATH in django_additional_settings */
+	SSTORE_DIR_SETTING, /* SESSION_FILE_PATH (additional settings) */
 	SSTORE_DIR_RUNNING, /* gettempdir() of the running gunicorn */
 	SSTORE_DIR_PYTHON,  /* gettempdir() rules in owctl's environment */
 };
@@ -73,7 +73,7 @@ struct sstore {
 	json_t *caches;		 /* CACHES */
 	json_t *databases;	 /* DATABASES */
 	struct strv fallbacks;	 /* SECRET_KEY_FALLBACKS */
-	char *secret_key;	 /* SECRET_KEY once loaded (wiped on release) */
+	char *secret_key;	 /* SECRET_KEY once loaded (wiped) */
 	char *secret_from;	 /* "omero.web.secret_key" or the file */
 	char *file_path_setting; /* SESSION_FILE_PATH override, or NULL */
 

@@ -105,8 +105,8 @@ sqlite_target(void)
 	struct sbuf j = SBUF_INIT;
 	json_t *v;
 
-	sbuf_addf(&j, "{\"default\": {\"ENGINE\": \"django.db.backends.sqlite3\","
-		  " \"NAME\": \"%s\"}}", dbpath);
+	sbuf_addf(&j, "{\"default\": {\"ENGINE\": \"django.db.backends."
+		  "sqlite3\", \"NAME\": \"%s\"}}", dbpath);
 	v = pyjson_loads(j.buf, j.len, &e);
 	assert_non_null(v);
 	assert_int_equal(sdb_parse(v, &t, &e), 0);
@@ -150,9 +150,9 @@ test_sdb_parse(void **state)
 	};
 	const char *pg = "{\"default\": {\"ENGINE\": \"django.db.backends."
 		"postgresql\", \"NAME\": \"omero\", \"USER\": \"web\", "
-		"\"PASSWORD\": \"pw\", \"HOST\": \"db.example\", \"PORT\": 5433,"
-		" \"OPTIONS\": {\"sslmode\": \"require\", \"isolation_level\": "
-		"\"x\"}}}";
+		"\"PASSWORD\": \"pw\", \"HOST\": \"db.example\", \"PORT\": "
+		"5433, \"OPTIONS\": {\"sslmode\": \"require\", "
+		"\"isolation_level\": \"x\"}}}";
 	struct sdb_target t;
 	struct err e = ERR_INIT;
 	json_t *v;

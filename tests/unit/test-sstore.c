@@ -146,14 +146,16 @@ test_sstore_engines_and_values(void **state)
 	assert_int_equal(s.engine, SSTORE_CACHED_DB);
 	sstore_release(&s);
 
-	config("<property name=\"omero.web.session_engine\" value=\"redis\" />");
+	config("<property name=\"omero.web.session_engine\" "
+	       "value=\"redis\" />");
 	assert_int_equal(sstore_open(&s, &o, &e), -1);
 	assert_int_equal(e.code, ERR_SESS_CONFIG);
 	assert_non_null(strstr(e.msg, "'redis'"));
 	err_clear(&e);
 	sstore_release(&s);
 
-	config("<property name=\"omero.web.session_cookie_age\" value=\"1d\" />");
+	config("<property name=\"omero.web.session_cookie_age\" "
+	       "value=\"1d\" />");
 	assert_int_equal(sstore_open(&s, &o, &e), -1);
 	assert_int_equal(e.code, ERR_SESS_CONFIG);
 	err_clear(&e);
@@ -177,8 +179,9 @@ test_sstore_additional_settings_win(void **state)
 	config("<property name=\"omero.web.session_cookie_name\" value=\"a\" />"
 	       "<property name=\"omero.web.django_additional_settings\" value="
 	       "\"[[&quot;SESSION_COOKIE_NAME&quot;, &quot;b&quot;], [&quot;"
-	       "USE_TZ&quot;, false], [&quot;SECRET_KEY_FALLBACKS&quot;, [&quot;"
-	       "old&quot;]], [&quot;SESSION_FILE_PATH&quot;, &quot;/srv/s&quot;"
+	       "USE_TZ&quot;, false], [&quot;SECRET_KEY_FALLBACKS&quot;, "
+	       "[&quot;old&quot;]], [&quot;SESSION_FILE_PATH&quot;, "
+	       "&quot;/srv/s&quot;"
 	       "], [&quot;SESSION_CACHE_ALIAS&quot;, &quot;sess&quot;], [&quot;"
 	       "SESSION_ENGINE&quot;, &quot;django.contrib.sessions.backends."
 	       "cache&quot;]]\" />");
