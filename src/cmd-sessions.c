@@ -1400,21 +1400,22 @@ web_purge_sessions(struct ctx *ctx, const char *venv, struct err *e)
 	return ret;
 }
 
+#define VERSION_OPTS "[--django-version 3.2|4.2|5.2] [--venv DIR]"
+
 const struct command sessions_commands[] = {
 	{ "info", sessions_info,
-	  "[--json] [--session-dir DIR] [--django-version V] [--venv DIR]",
+	  "[--json] [--session-dir DIR] " VERSION_OPTS,
 	  "the session engine in effect, where its store is, how many "
 	  "sessions, how many expired, oldest/newest, bytes" },
 	{ "purge-expired", sessions_purge,
-	  "[--dry-run] [--json] [--session-dir DIR] [--django-version V] "
-	  "[--venv DIR]",
+	  "[--dry-run] [--json] [--session-dir DIR] " VERSION_OPTS,
 	  "remove exactly the sessions Django's clearsessions would remove" },
 	{ "clear", sessions_clear,
 	  "[--dry-run] [--yes] [--json] [--session-dir DIR]",
 	  "remove every session (everyone logs in again); asks on a "
 	  "terminal unless --yes" },
 	{ "list", sessions_list,
-	  "[--json] [--session-dir DIR] [--django-version V] [--venv DIR]",
+	  "[--json] [--session-dir DIR] " VERSION_OPTS,
 	  "one line per session: key prefix only, state, size, expiry" },
 	{ NULL, NULL, NULL, NULL }
 };
