@@ -675,3 +675,38 @@ def test_db_postgresql(omerodir):
                                 "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- golden vectors -----------------------------------------------------------
+
+VNOW = 1795549861
+VSECRET = "fixture-secret-key-for-omero-web-session-research-0001"
+
+
+@pytest.mark.parametrize("ver,col", [("3.2", 6), ("4.2", 7), ("5.2", 8)])
+def test_file_vectors_through_the_cli(omerodir, tmp_path, ver, col):
+    """The recorded verdicts of real Django for every vector file: owctl
+    removes the REMOVED ones (but the symlink, which it never follows),
+    keeps and reports the CRASH ones, touches nothing else."""
+    from owctlrun import VECTORS
+    vdir = Path(VECTORS) / "sessions" / "file"
+    d = tmp_path / "v"
+    subprocess.run([str(vdir / "materialize.sh"), str(d), str(VNOW)],
+                   check=True, capture_output=True)
+    (omerodir / "var").mkdir(exist_ok=True)
+    (omerodir / "var" / "django_secret_key").write_text(VSECRET + "\n")
+    rows = [line.split("\t") for line in
+            (vdir / "cases.tsv").read_text().splitlines()[1:]]
+    want = {r[1] for r in rows if r[col] == "REMOVED" and
+            not r[2].startswith("symlink")}
+    crash = {r[1] for r in rows if r[col] == "CRASH"}
+    before = snapshot(d)
+    r = owctl(omerodir, "sessions", "purge-expired", "--session-dir", str(d),
+              "--django-version", ver, "--now", str(VNOW), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert before - snapshot(d) == want
+    assert out["removed"] == len(want) and out["kept_crash"] == len(crash)
+    err = r.stderr.decode()
+    for name in crash:
+        assert name[:len("sessionid") + 8] in err and name not in err
