@@ -6,10 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,185 +23,163 @@
 #include "banned.h"
 
 /*
- * The templates, byte for byte as omeroweb/templates/<type>.conf.template
- * (Python %-format with a dict). Long lines are split between literals only.
+ * omeroweb/templates/<type>.conf.template (Python %-format with a dict),
+ * as one table: the three templates share their blocks and differ in
+ * what surrounds them and how deep they are indented. template_text()
+ * puts a type's rows together; the result is byte for byte upstream's
+ * file (the golden vectors check it). Long lines are split between
+ * literals only.
  */
-static const char tmpl_server[] =
-	"upstream omeroweb%(PREFIX_NAME)s {\n"
-	"    server %(FASTCGI_EXTERNAL)s fail_timeout=0;\n"
-	"}\n"
-	"\n"
-	"server {\n"
-	"    listen %(HTTPPORT)d;\n"
-	"    server_name %(SERVERNAME)s;\n"
-	"\n"
-	"    sendfile on;\n"
-	"    client_max_body_size %(MAX_BODY_SIZE)s;\n"
-	"\n"
-	"%(NGINX_SERVER_EXTRA_CONFIG)s\n"
-	"\n"
-	"    # maintenance page serve from here\n"
-	"    location @maintenance%(PREFIX_NAME)s {\n"
-	"        root %(ROOT)s/etc/templates/error;\n"
-	"        try_files $uri /maintainance.html =502;\n"
-	"    }\n"
-	"\n"
-	"    # weblitz django apps serve media from here\n"
-	"    location %(STATIC_URL)s {\n"
-	"        alias %(STATIC_ROOT)s;\n"
-	"    }\n"
-	"\n"
-	"    location @proxy_to_app%(PREFIX_NAME)s {\n"
-	"        proxy_set_header X-Forwarded-Proto $scheme;\n"
-	"        proxy_set_header X-Forwarded-For"
-	" $proxy_add_x_forwarded_for;\n"
-	"        proxy_set_header Host $http_host;\n"
-	"        proxy_redirect off;\n"
-	"        proxy_buffering off;\n"
-	"\n"
-	"        proxy_pass http://omeroweb%(PREFIX_NAME)s;\n"
-	"    }\n"
-	"\n"
-	"    location %(FORCE_SCRIPT_NAME)s {\n"
-	"\n"
-	"        error_page 502 @maintenance%(PREFIX_NAME)s;\n"
-	"        # checks for static file, if not found proxy to app\n"
-	"        try_files $uri @proxy_to_app%(PREFIX_NAME)s;\n"
-	"    }\n"
-	"\n"
-	"}\n";
+#define T_SRV (1u << NGINX_SERVER)
+#define T_DEV (1u << NGINX_DEVELOPMENT)
+#define T_LOC (1u << NGINX_LOCATION)
 
-static const char tmpl_development[] =
-	"# \n"
-	"# nginx userland template\n"
-	"# this configuration is designed for running nginx as the omero user"
-	" or similar\n"
-	"# nginx -c etc/nginx.conf\n"
-	"# for inclusion in a system-wide nginx configuration see omero web"
-	" config nginx\n"
-	"#\n"
-	"pid %(ROOT)s/var/pid.nginx;\n"
-	"error_log %(ROOT)s/var/log/nginx_error.log;\n"
-	"worker_processes  5;\n"
-	"working_directory %(ROOT)s/var;\n"
-	"\n"
-	"events {\n"
-	"    worker_connections  1024;\n"
-	"}\n"
-	"\n"
-	"\n"
-	"http {\n"
-	"    access_log    %(ROOT)s/var/log/nginx_access.log;\n"
-	"    include       %(ROOT)s/etc/mime.types;\n"
-	"    default_type  application/octet-stream;\n"
-	"    client_body_temp_path %(ROOT)s/var/nginx_tmp;\n"
-	"\n"
-	"    keepalive_timeout 65;\n"
-	"\n"
-	"    upstream omeroweb%(PREFIX_NAME)s {\n"
-	"        server %(FASTCGI_EXTERNAL)s fail_timeout=0;\n"
-	"    }\n"
-	"    \n"
-	"    server {\n"
-	"        listen %(HTTPPORT)d;\n"
-	"        server_name _;\n"
-	"        proxy_temp_path %(ROOT)s/var/nginx_tmp;\n"
-	"\n"
-	"        sendfile on;\n"
-	"        client_max_body_size %(MAX_BODY_SIZE)s;\n"
-	"\n"
-	"%(NGINX_SERVER_EXTRA_CONFIG)s\n"
-	"\n"
-	"        # maintenance page serve from here\n"
-	"        location @maintenance%(PREFIX_NAME)s {\n"
-	"            root %(ROOT)s/etc/templates/error;\n"
-	"            try_files $uri /maintainance.html =502;\n"
-	"        }\n"
-	"\n"
-	"        # weblitz django apps serve media from here\n"
-	"        location %(STATIC_URL)s {\n"
-	"            alias %(STATIC_ROOT)s;\n"
-	"        }\n"
-	"\n"
-	"        location @proxy_to_app%(PREFIX_NAME)s {\n"
-	"            proxy_set_header X-Forwarded-Proto $scheme;\n"
-	"            proxy_set_header X-Forwarded-For"
-	" $proxy_add_x_forwarded_for;\n"
-	"            proxy_set_header Host $http_host;\n"
-	"            proxy_redirect off;\n"
-	"            proxy_buffering off;\n"
-	"\n"
-	"            proxy_pass http://omeroweb%(PREFIX_NAME)s;\n"
-	"        }\n"
-	"\n"
-	"        location %(FORCE_SCRIPT_NAME)s {\n"
-	"\n"
-	"            error_page 502 @maintenance%(PREFIX_NAME)s;\n"
-	"            # checks for static file, if not found proxy to app\n"
-	"            try_files $uri @proxy_to_app%(PREFIX_NAME)s;\n"
-	"        }\n"
-	"\n"
-	"    }\n"
-	"\n"
-	"}\n";
+enum indent {
+	I_RAW,		/* as written */
+	I_OUTER,	/* upstream and server blocks: 0 (nginx), 4 (dev) */
+	I_INNER,	/* server body: 4 (nginx), 8 (dev), 0 (location) */
+};
 
-static const char tmpl_location[] =
-	"# These location blocks should be included in your server"
-	" configuration\n"
-	"# For example:\n"
-	"#\n"
-	"##server {\n"
-	"##    listen 80;\n"
-	"##    server_name $hostname;\n"
-	"##\n"
-	"##    # SSL configuration ...\n"
-	"##\n"
-	"##    sendfile on;\n"
-	"##    client_max_body_size 0;\n"
-	"##\n"
-	"##    # Include generated file from omero web config"
-	" nginx-location:\n"
-	"##    include /opt/omero/web/omero-web-location.include;\n"
-	"##}\n"
-	"\n"
-	"# maintenance page serve from here\n"
-	"location @maintenance%(PREFIX_NAME)s {\n"
-	"    root %(ROOT)s/etc/templates/error;\n"
-	"    try_files $uri /maintainance.html =502;\n"
-	"}\n"
-	"\n"
-	"# weblitz django apps serve media from here\n"
-	"location %(STATIC_URL)s {\n"
-	"    alias %(STATIC_ROOT)s;\n"
-	"}\n"
-	"\n"
-	"location @proxy_to_app%(PREFIX_NAME)s {\n"
-	"    proxy_set_header X-Forwarded-Proto $scheme;\n"
-	"    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-	"    proxy_set_header Host $http_host;\n"
-	"    proxy_redirect off;\n"
-	"    proxy_buffering off;\n"
-	"\n"
-	"    proxy_pass http://%(FASTCGI_EXTERNAL)s;\n"
-	"}\n"
-	"\n"
-	"location %(FORCE_SCRIPT_NAME)s {\n"
-	"\n"
-	"    error_page 502 @maintenance%(PREFIX_NAME)s;\n"
-	"    # checks for static file, if not found proxy to app\n"
-	"    try_files $uri @proxy_to_app%(PREFIX_NAME)s;\n"
-	"}\n";
+static const int indents[][3] = {
+	[NGINX_SERVER] = { 0, 0, 4 },
+	[NGINX_DEVELOPMENT] = { 0, 4, 8 },
+	[NGINX_LOCATION] = { 0, 0, 0 },
+};
+
+struct tmpl_row {
+	unsigned types;		/* T_* it belongs to */
+	enum indent indent;	/* added before each non-empty line */
+	const char *text;
+};
+
+static const struct tmpl_row tmpl_rows[] = {
+	{ T_LOC, I_RAW,
+	  "# These location blocks should be included in your server"
+	  " configuration\n"
+	  "# For example:\n"
+	  "#\n"
+	  "##server {\n"
+	  "##    listen 80;\n"
+	  "##    server_name $hostname;\n"
+	  "##\n"
+	  "##    # SSL configuration ...\n"
+	  "##\n"
+	  "##    sendfile on;\n"
+	  "##    client_max_body_size 0;\n"
+	  "##\n"
+	  "##    # Include generated file from omero web config"
+	  " nginx-location:\n"
+	  "##    include /opt/omero/web/omero-web-location.include;\n"
+	  "##}\n"
+	  "\n" },
+	{ T_DEV, I_RAW,
+	  "# \n"
+	  "# nginx userland template\n"
+	  "# this configuration is designed for running nginx as the omero"
+	  " user or similar\n"
+	  "# nginx -c etc/nginx.conf\n"
+	  "# for inclusion in a system-wide nginx configuration see omero web"
+	  " config nginx\n"
+	  "#\n"
+	  "pid %(ROOT)s/var/pid.nginx;\n"
+	  "error_log %(ROOT)s/var/log/nginx_error.log;\n"
+	  "worker_processes  5;\n"
+	  "working_directory %(ROOT)s/var;\n"
+	  "\n"
+	  "events {\n"
+	  "    worker_connections  1024;\n"
+	  "}\n"
+	  "\n"
+	  "\n"
+	  "http {\n"
+	  "    access_log    %(ROOT)s/var/log/nginx_access.log;\n"
+	  "    include       %(ROOT)s/etc/mime.types;\n"
+	  "    default_type  application/octet-stream;\n"
+	  "    client_body_temp_path %(ROOT)s/var/nginx_tmp;\n"
+	  "\n"
+	  "    keepalive_timeout 65;\n"
+	  "\n" },
+	{ T_SRV | T_DEV, I_OUTER,
+	  "upstream omeroweb%(PREFIX_NAME)s {\n"
+	  "    server %(FASTCGI_EXTERNAL)s fail_timeout=0;\n"
+	  "}\n" },
+	{ T_SRV, I_RAW, "\n" },
+	{ T_DEV, I_RAW, "    \n" },
+	{ T_SRV | T_DEV, I_OUTER, "server {\n" },
+	{ T_SRV | T_DEV, I_INNER, "listen %(HTTPPORT)d;\n" },
+	{ T_SRV, I_INNER, "server_name %(SERVERNAME)s;\n" },
+	{ T_DEV, I_INNER,
+	  "server_name _;\n"
+	  "proxy_temp_path %(ROOT)s/var/nginx_tmp;\n" },
+	{ T_SRV | T_DEV, I_INNER,
+	  "\n"
+	  "sendfile on;\n"
+	  "client_max_body_size %(MAX_BODY_SIZE)s;\n"
+	  "\n" },
+	{ T_SRV | T_DEV, I_RAW, "%(NGINX_SERVER_EXTRA_CONFIG)s\n\n" },
+	{ T_SRV | T_DEV | T_LOC, I_INNER,
+	  "# maintenance page serve from here\n"
+	  "location @maintenance%(PREFIX_NAME)s {\n"
+	  "    root %(ROOT)s/etc/templates/error;\n"
+	  "    try_files $uri /maintainance.html =502;\n"
+	  "}\n"
+	  "\n"
+	  "# weblitz django apps serve media from here\n"
+	  "location %(STATIC_URL)s {\n"
+	  "    alias %(STATIC_ROOT)s;\n"
+	  "}\n"
+	  "\n"
+	  "location @proxy_to_app%(PREFIX_NAME)s {\n"
+	  "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+	  "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+	  "    proxy_set_header Host $http_host;\n"
+	  "    proxy_redirect off;\n"
+	  "    proxy_buffering off;\n"
+	  "\n" },
+	{ T_SRV | T_DEV, I_INNER,
+	  "    proxy_pass http://omeroweb%(PREFIX_NAME)s;\n" },
+	{ T_LOC, I_INNER, "    proxy_pass http://%(FASTCGI_EXTERNAL)s;\n" },
+	{ T_SRV | T_DEV | T_LOC, I_INNER,
+	  "}\n"
+	  "\n"
+	  "location %(FORCE_SCRIPT_NAME)s {\n"
+	  "\n"
+	  "    error_page 502 @maintenance%(PREFIX_NAME)s;\n"
+	  "    # checks for static file, if not found proxy to app\n"
+	  "    try_files $uri @proxy_to_app%(PREFIX_NAME)s;\n"
+	  "}\n" },
+	{ T_SRV | T_DEV, I_OUTER, "\n}\n" },
+	{ T_DEV, I_RAW, "\n}\n" },
+};
+
+#define NTMPL_ROWS (sizeof(tmpl_rows) / sizeof(tmpl_rows[0]))
+
+/* Upstream's template for type (before the % substitution), into out. */
+static void
+template_text(enum nginx_type type, struct sbuf *out)
+{
+	const char *p, *eol;
+	size_t i;
+	int n;
+
+	for (i = 0; i < NTMPL_ROWS; i++) {
+		if (!(tmpl_rows[i].types & (1u << type)))
+			continue;
+		n = indents[type][tmpl_rows[i].indent];
+		for (p = tmpl_rows[i].text; *p; p = eol) {
+			eol = strchr(p, '\n');
+			eol = eol ? eol + 1 : p + strlen(p);
+			if (*p != '\n')
+				sbuf_addf(out, "%*s", n, "");
+			sbuf_add(out, p, eol - p);
+		}
+	}
+}
 
 static const char *const type_names[] = {
 	[NGINX_SERVER] = "nginx",
 	[NGINX_DEVELOPMENT] = "nginx-development",
 	[NGINX_LOCATION] = "nginx-location",
-};
-
-static const char *const type_templates[] = {
-	[NGINX_SERVER] = tmpl_server,
-	[NGINX_DEVELOPMENT] = tmpl_development,
-	[NGINX_LOCATION] = tmpl_location,
 };
 
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -461,6 +441,45 @@ breaks_nginx(const char *s, int no_vars)
 	return 0;
 }
 
+/* c as a message shows it: itself, or \n, \t, \r, \xNN. */
+static void
+add_shown_char(struct sbuf *sb, unsigned char c)
+{
+	if (c == '\n')
+		sbuf_adds(sb, "\\n");
+	else if (c == '\t')
+		sbuf_adds(sb, "\\t");
+	else if (c == '\r')
+		sbuf_adds(sb, "\\r");
+	else if (c < ' ' || c == 0x7f)
+		sbuf_addf(sb, "\\x%02x", c);
+	else
+		sbuf_addch(sb, c);
+}
+
+/*
+ * Fail with ERR_WEB_NGINX_UNSAFE and the message fmt makes, its control
+ * characters escaped: one line, whatever the values in it hold.
+ */
+static int
+vunsafe(struct err *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static int
+vunsafe(struct err *e, const char *fmt, va_list ap)
+{
+	struct sbuf raw = SBUF_INIT, msg = SBUF_INIT;
+	size_t i;
+
+	sbuf_vaddf(&raw, fmt, ap);
+	for (i = 0; i < raw.len; i++)
+		add_shown_char(&msg, (unsigned char)raw.buf[i]);
+	err_set(e, ERR_WEB_NGINX_UNSAFE, "%s", msg.buf);
+	sbuf_release(&raw);
+	sbuf_release(&msg);
+	return -1;
+}
+
 static int
 unsafe(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -471,7 +490,7 @@ unsafe(struct err *e, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	err_vset(e, ERR_WEB_NGINX_UNSAFE, fmt, ap);
+	vunsafe(e, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -531,12 +550,333 @@ out:
 	return ret;
 }
 
-static int
-is_nginx_size(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
+/*
+ * What nginx's tokenizer (ngx_conf_read_token) makes of a byte in an
+ * unquoted argument, which is how the templates write every value. A word
+ * ends at a blank or a newline, and at ';' (which also ends the directive)
+ * or '{' (which opens a block, unless right after a '$'); '\' escapes the
+ * next byte. Only at the start of a word, '#' begins a comment, a quote
+ * begins a quoted string and '}' closes a block; elsewhere they are plain
+ * bytes. Other bytes, UTF-8 included, are plain too.
+ */
+struct token_rule {
+	char c;
+	unsigned at_start_only;
+	const char *why;
+};
 
-	return n > 0 && (!s[n] || (strchr("kKmMgG", s[n]) && !s[n + 1]));
+static const struct token_rule token_rules[] = {
+	{ ';', 0, "which ends an nginx directive" },
+	{ '{', 0, "which opens an nginx block" },
+	{ '\\', 0, "which escapes the next character in nginx" },
+	{ '#', 1, "which begins an nginx comment" },
+	{ '"', 1, "which begins an nginx quoted string" },
+	{ '\'', 1, "which begins an nginx quoted string" },
+	{ '}', 1, "which closes an nginx block" },
+};
+
+#define NTOKEN_RULES (sizeof(token_rules) / sizeof(token_rules[0]))
+
+/* Where a value goes, beyond the tokenizer's rules. */
+enum word_flags {
+	W_WORDS = 1 << 0,	/* blank-separated words (server_name) */
+	W_NO_VARS = 1 << 1,	/* root, alias: '$' starts a variable */
+	W_NO_GLOB = 1 << 2,	/* include: '*', '?', '[' are wildcards */
+};
+
+/* Fail with ERR_WEB_NGINX_UNSAFE and "NAME 'VALUE' " then fmt. */
+static int
+refuse(struct err *e, const char *name, const char *value,
+       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+refuse(struct err *e, const char *name, const char *value,
+       const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	sbuf_addf(&sb, "%s '%s' ", name, value);
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	unsafe(e, "%s", sb.buf);
+	sbuf_release(&sb);
+	return -1;
+}
+
+/* Why nginx would not read byte c (at_start: first of a word) as such. */
+static const char *
+token_problem(unsigned char c, int at_start, unsigned flags)
+{
+	size_t i;
+
+	if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+		return "which ends a word in nginx";
+	if (c < ' ' || c == 0x7f)
+		return "a control character, which nginx cannot take "
+		       "unquoted";
+	for (i = 0; i < NTOKEN_RULES; i++)
+		if (c == (unsigned char)token_rules[i].c &&
+		    (at_start || !token_rules[i].at_start_only))
+			return token_rules[i].why;
+	if (c == '$' && (flags & W_NO_VARS))
+		return "which begins a variable in nginx's root and alias";
+	if ((c == '*' || c == '?' || c == '[') && (flags & W_NO_GLOB))
+		return "which is a wildcard in nginx's include";
+	return NULL;
+}
+
+/*
+ * Refuse value (shown as name) unless nginx reads it, written unquoted
+ * where flags say, as the word the template means (or as blank-separated
+ * words with W_WORDS). hint ends the message.
+ */
+static int
+check_word(const char *name, const char *value, unsigned flags,
+	   const char *hint, struct err *e)
+{
+	const unsigned char *p;
+	struct sbuf ch = SBUF_INIT;
+	const char *why;
+	int start = 1, ret;
+
+	for (p = (const unsigned char *)value; *p; p++) {
+		if ((flags & W_WORDS) && (*p == ' ' || *p == '\t')) {
+			start = 1;
+			continue;
+		}
+		why = token_problem(*p, start, flags);
+		if (why)
+			break;
+		start = 0;
+	}
+	if (!*p)
+		return 0;
+	add_shown_char(&ch, *p);
+	/* "starts a word with" only for bytes that are fine inside one */
+	ret = refuse(e, name, value, "%s '%s', %s; %s",
+		     token_problem(*p, 0, flags) ? "holds" :
+		     "starts a word with", ch.buf, why, hint);
+	sbuf_release(&ch);
+	return ret;
+}
+
+/*
+ * Why nginx rejects server name w (n bytes), or NULL: the rules of
+ * ngx_http_core_server_name() and of ngx_hash_add_key() for wildcards,
+ * plus '$' (only $hostname is expanded), '~' (a regular expression, which
+ * owctl cannot check) and '/' (nginx warns: a URL, not a host name).
+ */
+static const char *
+server_name_problem(const char *w, size_t n)
+{
+	const char *star = memchr(w, '*', n);
+	size_t i;
+
+	if (n == 9 && !strncasecmp(w, "$hostname", 9))
+		return NULL;
+	if (w[0] == '~')
+		return "a regular expression, which owctl does not check; "
+		       "add it as a server_name line of "
+		       K_EXTRA;
+	if (memchr(w, '$', n))
+		return "a variable, but nginx expands only $hostname there";
+	if (memchr(w, '/', n))
+		return "a URL path; give the host name only";
+	for (i = 0; i + 1 < n; i++)
+		if (w[i] == '.' && w[i + 1] == '.')
+			return "an empty label ('..')";
+	if (w[0] == '.' && (n < 2 || star))
+		return "not a domain after its leading '.'";
+	if (star && (memchr(star + 1, '*', n - (star + 1 - w)) || n < 3 ||
+		     !((star == w && w[1] == '.') ||
+		       (star == w + n - 1 && w[n - 2] == '.'))))
+		return "a wildcard nginx does not take; use "
+		       "'*.example.org' or 'example.*'";
+	return NULL;
+}
+
+static int
+check_server_names(const char *names, struct err *e)
+{
+	const char *p = names, *why;
+	size_t n;
+	int count = 0, ret;
+
+	if (check_word("--servername", names, W_WORDS,
+		       "give host names separated by spaces", e) < 0)
+		return -1;
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		n = strcspn(p, " \t");
+		count++;
+		why = server_name_problem(p, n);
+		if (why) {
+			char *w = xstrndup(p, n);
+
+			ret = refuse(e, "--servername", names, "holds the name "
+				     "'%s', %s", w, why);
+			free(w);
+			return ret;
+		}
+		p += n;
+	}
+	if (!count)
+		return refuse(e, "--servername", names, "holds no name");
+	return 0;
+}
+
+/*
+ * Is s an nginx size nginx can store (ngx_parse_offset: digits, then an
+ * optional k, m or g, at most NGX_MAX_OFF_T_VALUE bytes)? *max gets the
+ * largest number for the unit s has.
+ */
+static int
+nginx_size_ok(const char *s, int *too_big, uint64_t *max)
+{
+	size_t n = strspn(s, "0123456789"), i;
+	uint64_t v = 0, scale = 1;
+
+	*too_big = 0;
+	if (!n || (s[n] && (!strchr("kKmMgG", s[n]) || s[n + 1])))
+		return 0;
+	if (s[n])
+		scale = strchr("kK", s[n]) ? 1024 :
+			strchr("mM", s[n]) ? 1024 * 1024 : 1024 * 1024 * 1024;
+	*max = (uint64_t)INT64_MAX / scale;
+	for (i = 0; i < n; i++) {
+		if (v > (*max - (uint64_t)(s[i] - '0')) / 10) {
+			*too_big = 1;
+			return 0;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 1;
+}
+
+/*
+ * Read the extra config lines (joined by newlines) as nginx's tokenizer
+ * does, and say why they are not self-contained: a quoted string, a
+ * directive or a block left open, or a '}' closing a block they did not
+ * open would change what the template's lines after them mean. Syntax
+ * errors nginx would report are reported too. NULL if fine; *line is the
+ * 1-based line of the problem.
+ */
+static const char *
+extra_problem(const char *s, size_t *line)
+{
+	int depth = 0, words = 0, in_word = 0, quote = 0, need_space = 0;
+	int comment = 0, escaped = 0, var = 0, found;
+	size_t open_line = 1;
+	char c;
+
+	*line = 1;
+	for (; (c = *s); s++) {
+		if (c == '\n') {
+			(*line)++;
+			comment = 0;
+		}
+		if (comment)
+			continue;
+		if (escaped) {
+			escaped = 0;
+			continue;
+		}
+		if (need_space) {
+			need_space = 0;
+			if (c == ';' || c == '{') {
+				depth += c == '{';
+				if (c == '{')
+					open_line = *line;
+				words = 0;
+				continue;
+			}
+			if (!strchr(" \t\r\n", c))
+				return "has a character right after a "
+				       "quoted string";
+			continue;
+		}
+		if (!in_word) {
+			if (strchr(" \t\r\n", c))
+				continue;
+			if (c == ';' || c == '{') {
+				if (!words)
+					return c == ';' ?
+					       "has an unexpected ';'" :
+					       "has an unexpected '{'";
+				if (c == '{') {
+					depth++;
+					open_line = *line;
+				}
+				words = 0;
+				continue;
+			}
+			if (c == '}') {
+				if (words)
+					return "has a '}' inside a directive";
+				if (!depth)
+					return "closes a block it did not open";
+				depth--;
+				continue;
+			}
+			if (c == '#') {
+				comment = 1;
+				continue;
+			}
+			in_word = 1;
+			if (c == '\\')
+				escaped = 1;
+			else if (c == '"' || c == '\'')
+				quote = (unsigned char)c;
+			else if (c == '$')
+				var = 1;
+			continue;
+		}
+		if (c == '{' && var)
+			continue;
+		var = 0;
+		if (c == '\\') {
+			escaped = 1;
+			continue;
+		}
+		if (c == '$') {
+			var = 1;
+			continue;
+		}
+		found = 0;
+		if (quote) {
+			if (c == quote) {
+				quote = 0;
+				need_space = 1;
+				found = 1;
+			}
+		} else if (strchr(" \t\r\n;{", c)) {
+			found = 1;
+		}
+		if (!found)
+			continue;
+		in_word = 0;
+		words++;
+		if (c == ';' || c == '{') {
+			if (c == '{') {
+				depth++;
+				open_line = *line;
+			}
+			words = 0;
+		}
+	}
+	if (quote)
+		return "leaves a quoted string open";
+	if (in_word || words || escaped)
+		return "ends without ';'";
+	if (depth) {
+		*line = open_line;
+		return "opens a block it does not close";
+	}
+	return NULL;
 }
 
 /* What web.py's config() reads, with the defaults of settings.py. */
@@ -592,39 +932,102 @@ read_settings(nginx_lookup_fn get, void *ud, struct settings *s,
 	return 0;
 }
 
-/* Where owctl refuses what upstream would write broken. */
+/* The lines of the rendered extra config block (markers aside). */
+static int
+check_extra(const char *block, struct err *e)
+{
+	const char *first = strchr(block, '\n'), *last = strrchr(block, '\n');
+	const char *why;
+	char *lines;
+	size_t line;
+
+	if (!first || first == last)
+		return 0;	/* not set: "" */
+	lines = xstrndup(first + 1, last - (first + 1));
+	why = extra_problem(lines, &line);
+	free(lines);
+	if (why)
+		return unsafe(e, "%s: line %zu %s, so nginx would not read the "
+			      "lines after it as written; fix that line",
+			      K_EXTRA, line, why);
+	return 0;
+}
+
+/* Host names and IP addresses: what the upstream server line can take. */
+static int
+check_host(const char *host, struct err *e)
+{
+	const char *p;
+	size_t n = strlen(host);
+
+	if (!*host)
+		return refuse(e, K_APP_HOST, host, "is not a host name or "
+			      "address");
+	if (check_word(K_APP_HOST, host, 0, "use a host name or an IP "
+		       "address", e) < 0)
+		return -1;
+	if (host[0] == '[') {
+		/* [IPv6]: ngx_parse_url() reads up to ']', then ':port' */
+		if (n < 3 || host[n - 1] != ']' ||
+		    strspn(host + 1, "0123456789abcdefABCDEF:.") != n - 2)
+			return refuse(e, K_APP_HOST, host, "is not an IPv6 "
+				      "address in brackets");
+		return 0;
+	}
+	if (strchr(host, ':'))
+		return refuse(e, K_APP_HOST, host, "is an IPv6 address without "
+			      "brackets; use '[%s]'", host);
+	for (p = host; *p; p++) {
+		if ((unsigned char)*p >= 0x80)
+			return refuse(e, K_APP_HOST, host, "is not a host name "
+				      "or address (it holds a non-ASCII "
+				      "character); use its ASCII (IDNA) form");
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("-._", *p))
+			return refuse(e, K_APP_HOST, host, "is not a host name "
+				      "or address (it holds '%c'); use a host "
+				      "name or an IP address", *p);
+	}
+	return 0;
+}
+
+/*
+ * Where owctl refuses what upstream would write broken: for every value
+ * the template substitutes, what nginx reads there (check_word and the
+ * rules of the directive it goes to).
+ */
 static int
 check_unsafe(const struct nginx_opts *o, const struct settings *s,
 	     char *const d[D_MAX], long http, struct err *e)
 {
+	static const char path_hint[] = "use a path without it (a symbolic "
+					"link will do)";
+	static const char url_hint[] = "use a URL path without it";
 	const char *omerodir = o->omerodir, *v;
 	int server = o->type != NGINX_LOCATION;
+	int too_big;
+	uint64_t max;
 
 	if (server && (http < 1 || http > 65535))
 		return unsafe(e, "HTTP port %ld is out of range 1-65535", http);
 	if (s->port_value < 1 || s->port_value > 65535)
 		return unsafe(e, "%s '%s' is out of range 1-65535",
 			      K_APP_PORT, s->port_raw);
-	if (!*s->host || breaks_nginx(s->host, 0))
-		return unsafe(e, "%s '%s' is not a host name or address",
-			      K_APP_HOST, s->host);
-	if (strchr(s->host, ':') && s->host[0] != '[')
-		return unsafe(e, "%s '%s' is an IPv6 address without "
-			      "brackets; use '[%s]'", K_APP_HOST, s->host,
-			      s->host);
+	if (check_host(s->host, e) < 0)
+		return -1;
 	if (omerodir[0] != '/')
 		return unsafe(e, "OMERODIR '%s' is not an absolute path",
 			      omerodir);
-	if (breaks_nginx(omerodir, 1))
-		return unsafe(e, "OMERODIR '%s' holds characters nginx "
-			      "cannot take unquoted", omerodir);
+	if (check_word("OMERODIR", omerodir, W_NO_VARS |
+		       (o->type == NGINX_DEVELOPMENT ? W_NO_GLOB : 0),
+		       path_hint, e) < 0)
+		return -1;
 	v = d[D_STATIC_ROOT];
 	if (v[0] != '/')
 		return unsafe(e, "%s '%s' is not an absolute path",
 			      K_STATIC_ROOT, v);
-	if (breaks_nginx(v, 1))
-		return unsafe(e, "%s '%s' holds characters nginx cannot take "
-			      "unquoted", K_STATIC_ROOT, v);
+	if (check_word(K_STATIC_ROOT, v, W_NO_VARS, path_hint, e) < 0)
+		return -1;
 	if (s->prefix) {
 		v = d[D_FORCE_SCRIPT_NAME];
 		if (!*v)
@@ -635,10 +1038,8 @@ check_unsafe(const struct nginx_opts *o, const struct settings *s,
 			return unsafe(e, "%s '%s' does not start with '/'; "
 				      "use '/%s'", s->prefix_key, s->prefix,
 				      v);
-		if (breaks_nginx(v, 0))
-			return unsafe(e, "%s '%s' holds characters nginx "
-				      "cannot take unquoted", s->prefix_key,
-				      s->prefix);
+		if (check_word(s->prefix_key, s->prefix, 0, url_hint, e) < 0)
+			return -1;
 	}
 	v = d[D_STATIC_URL];
 	if (strstr(v, "://") || !strncmp(v, "//", 2))
@@ -651,24 +1052,27 @@ check_unsafe(const struct nginx_opts *o, const struct settings *s,
 	if (v[0] != '/')
 		return unsafe(e, "%s '%s' does not start with '/'",
 			      K_STATIC_URL, s->static_url);
-	if (breaks_nginx(v, 0))
-		return unsafe(e, "%s '%s' holds characters nginx cannot take "
-			      "unquoted", K_STATIC_URL, s->static_url);
+	if (check_word(K_STATIC_URL, s->static_url, 0, url_hint, e) < 0)
+		return -1;
 	if (!strcmp(v, d[D_FORCE_SCRIPT_NAME]))
 		return unsafe(e, "%s '%s' and %s '%s' make the same nginx "
 			      "location twice", K_STATIC_URL, s->static_url,
 			      s->prefix_key, s->prefix);
-	if (o->type == NGINX_SERVER) {
-		for (v = d[D_SERVERNAME]; *v; v++)
-			if ((unsigned char)*v < ' ' || *v == 0x7f ||
-			    strchr(";{}", *v))
-				return unsafe(e, "server name '%s' holds "
-					      "characters nginx cannot take",
-					      d[D_SERVERNAME]);
+	if (o->type == NGINX_SERVER && check_server_names(d[D_SERVERNAME],
+							  e) < 0)
+		return -1;
+	if (server && check_extra(d[D_NGINX_SERVER_EXTRA_CONFIG], e) < 0)
+		return -1;
+	if (server && !nginx_size_ok(d[D_MAX_BODY_SIZE], &too_big, &max)) {
+		if (too_big)
+			return refuse(e, "--max-body-size",
+				      d[D_MAX_BODY_SIZE], "is more than nginx "
+				      "can store (at most %" PRIu64 " with "
+				      "that unit)", max);
+		return refuse(e, "--max-body-size", d[D_MAX_BODY_SIZE],
+			      "is not an nginx size (digits, then k, m or "
+			      "g)");
 	}
-	if (server && !is_nginx_size(d[D_MAX_BODY_SIZE]))
-		return unsafe(e, "maximum body size '%s' is not an nginx size "
-			      "(digits, then k, m or g)", d[D_MAX_BODY_SIZE]);
 	return 0;
 }
 
@@ -695,6 +1099,7 @@ nginx_render(const struct nginx_opts *o, nginx_lookup_fn get, void *ud,
 {
 	struct settings s = { 0 };
 	struct sbuf extra = SBUF_INIT, tmp = SBUF_INIT, text = SBUF_INIT;
+	struct sbuf tmpl = SBUF_INIT;
 	char *d[D_MAX] = { 0 };
 	int allow_unsafe = o->flags & NGINX_ALLOW_UNSAFE;
 	const char *type = nginx_type_name(o->type);
@@ -785,7 +1190,8 @@ nginx_render(const struct nginx_opts *o, nginx_lookup_fn get, void *ud,
 			goto out;
 	}
 
-	if (expand(type_templates[o->type], d, &text, e) < 0)
+	template_text(o->type, &tmpl);
+	if (expand(tmpl.buf, d, &text, e) < 0)
 		goto out;
 	sbuf_addch(&text, '\n');	/* ctx.out() ends the line */
 	sbuf_add(out, text.buf, text.len);
@@ -797,6 +1203,7 @@ out:
 	sbuf_release(&extra);
 	sbuf_release(&tmp);
 	sbuf_release(&text);
+	sbuf_release(&tmpl);
 	return ret;
 }
 

@@ -71,10 +71,18 @@ typedef const char *(*nginx_lookup_fn)(void *ud, const char *key);
  *                         that would make the file broken: prefix '/' or
  *                         not starting with '/', absolute or empty
  *                         static_url, port out of 1-65535, relative paths,
- *                         characters that break nginx syntax, a bad
- *                         --max-body-size, nginx-development without
- *                         $OMERODIR/etc/mime.types (unless
- *                         NGINX_NO_FILE_CHECKS)
+ *                         any substituted value nginx's tokenizer would not
+ *                         read as written where the template puts it (a
+ *                         '#', quote or '}' starting a word; ';', '{', '\',
+ *                         blanks or control characters; '$' in root/alias
+ *                         paths; '*?[' in the OMERODIR of an include), a
+ *                         host that is not a host name or address, server
+ *                         names nginx's server_name rejects, a
+ *                         --max-body-size that is not an nginx size or too
+ *                         big, extra config lines that do not read alone,
+ *                         nginx-development without $OMERODIR/etc/mime.types
+ *                         (unless NGINX_NO_FILE_CHECKS). The message is one
+ *                         line: "NAME 'VALUE' " what is wrong, then a hint.
  *   ERR_FAIL              no OMERODIR
  */
 int nginx_render(const struct nginx_opts *o, nginx_lookup_fn get, void *ud,

@@ -9,6 +9,7 @@ written under OMERODIR.  The helper is looked up in $OWCTL_BUILD (default
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -200,10 +201,198 @@ def direct_nginx_t(tmp_path, snippet):
 def test_verdict_agrees_with_nginx(tmp_path, tmpdir_env, extra):
     spec = {"type": "nginx", "OMERODIR": "/srv/omero",
             "http": free_port("0.0.0.0"), "props": {EXTRA: json.dumps(extra)}}
-    ours = render(tmp_path, tmpdir_env, spec, "--check")
+    # --allow-unsafe: the last case is refused (a "}" too many) otherwise
+    ours = render(tmp_path, tmpdir_env, spec, "--check", "--allow-unsafe")
     assert ours.returncode in (0, 65), ours.stderr
     status, emerg = direct_nginx_t(tmp_path, ours.stdout)
     assert (ours.returncode == 0) == (status == 0), (ours.stderr, emerg)
     if status:
         assert ours.stderr.split("\n")[0] == \
             "nginx -t failed: " + emerg[0].replace("nginx: ", "", 1)
+
+
+# --- values nginx's tokenizer would misread (fuzz/RESULTS.md, nginx #1-#2) --
+
+def nginx_t_two_servers(tmp_path, kind, conf, port):
+    """nginx -t on CONF with a second server on the same port, so that
+    server names are hashed (nginx checks wildcards only then); a
+    nginx-location snippet goes inside a server of its own."""
+    d = tmp_path / "two"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir()
+    (d / "snippet.conf").write_text(conf)
+    lines = ["pid %s/pid;" % d, "error_log %s/error.log;" % d,
+             "events {}", "http {", "access_log %s/access.log;" % d]
+    lines += ["%s_temp_path %s/%s;" % (t, d, t)
+              for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")]
+    if kind == "nginx-location":
+        lines += ["server {", "listen 127.0.0.1:%d;" % port,
+                  "include %s/snippet.conf;" % d, "}"]
+    else:
+        lines += ["include %s/snippet.conf;" % d]
+    lines += ["server {", "listen %d;" % port, "server_name zz.invalid;",
+              "}", "}"]
+    (d / "nginx.conf").write_text("\n".join(lines) + "\n")
+    res = subprocess.run([NGINX, "-t", "-p", str(d) + "/", "-e",
+                          str(d / "error.log"), "-c", str(d / "nginx.conf")],
+                         capture_output=True, text=True, timeout=60)
+    return res.returncode, res.stderr
+
+
+# The fuzz findings and their families: each is refused with the property
+# and the character; --allow-unsafe (the CLI's --unsafe) writes what
+# omero-web writes, which nginx misreads: the test fails ("fails"), or a
+# template line is swallowed ("swallows": "sendfile on;" read as more
+# server names, so "sendfile maybe;" passes), or the value nginx sees is
+# not the one given (None: '#proxy_' loses its quotes).
+FINDINGS = [
+    ({"servername": "#proxy_"}, "--servername '#proxy_' starts a word with "
+     "'#', which begins an nginx comment", "swallows"),
+    ({"servername": "'#proxy_'"}, "--servername ''#proxy_'' starts a word "
+     "with ''', which begins an nginx quoted string", None),
+    ({"servername": "a\\"}, "--servername 'a\\' holds '\\', which escapes "
+     "the next character in nginx", "swallows"),
+    ({"servername": "\"x"}, "--servername '\"x' starts a word with '\"'",
+     "fails"),
+    ({"props": {"omero.web.application_server.host": "#x"}},
+     "omero.web.application_server.host '#x' starts a word with '#'",
+     "fails"),
+    ({"props": {"omero.web.prefix": "/a;b"}},
+     "omero.web.prefix '/a;b' holds ';'", "fails"),
+    ({"props": {"omero.web.static_url": "/s{"}},
+     "omero.web.static_url '/s{' holds '{'", "fails"),
+    ({"props": {"omero.web.static_root": "/srv/s t"}},
+     "omero.web.static_root '/srv/s t' holds ' '", "fails"),
+    ({"props": {EXTRA: json.dumps(["location /x {"])}},
+     "omero.web.nginx_server_extra_config: line 1 opens a block it does "
+     "not close", "fails"),
+]
+
+
+def sendfile_maybe(conf):
+    assert "    sendfile on;\n" in conf
+    return conf.replace("    sendfile on;\n", "    sendfile maybe;\n")
+
+
+@pytest.mark.parametrize("extra,message,breakage", FINDINGS)
+def test_findings_refused_unsafe_is_broken(tmp_path, tmpdir_env, extra,
+                                           message, breakage):
+    port = free_port("0.0.0.0")
+    spec = dict({"type": "nginx", "OMERODIR": "/srv/omero", "http": port},
+                **extra)
+    res = render(tmp_path, tmpdir_env, spec)
+    assert res.returncode == 65
+    assert res.stdout == ""
+    assert res.stderr.startswith(message), res.stderr
+    assert res.stderr.count("\n") == 1
+    unsafe = render(tmp_path, tmpdir_env, spec, "--allow-unsafe")
+    assert unsafe.returncode == 0, unsafe.stderr
+    status, log = nginx_t_two_servers(tmp_path, "nginx", unsafe.stdout, port)
+    if breakage == "fails":
+        assert status != 0, log
+    elif breakage == "swallows":
+        assert status == 0, log
+        status, log = nginx_t_two_servers(
+            tmp_path, "nginx", sendfile_maybe(unsafe.stdout), port)
+        assert status == 0, log
+        # read as a directive (the default render), the line is an error
+        good = render(tmp_path, tmpdir_env, {"type": "nginx", "http": port,
+                                             "OMERODIR": "/srv/omero"})
+        status, log = nginx_t_two_servers(
+            tmp_path, "nginx", sendfile_maybe(good.stdout), port)
+        assert status != 0 and 'invalid value "maybe"' in log, log
+
+
+WORD = "abz09-._"
+NASTY = "#\"'}{;\\$ \t\n*?[]~/:é\x01"
+
+
+def fuzzish(rng, base, n=6):
+    # mostly plain bytes and those nginx takes inside a word
+    chars = WORD * 8 + "#\"'}$\xe9" * 3 + NASTY
+    return base + "".join(rng.choice(chars) for _ in range(rng.randint(1, n)))
+
+
+def fuzzish_spec(rng, omerodirs):
+    kind = rng.choice(["nginx", "nginx", "nginx-location",
+                       "nginx-development"])
+    spec = {"type": kind, "props": {}}
+    if kind == "nginx-development":
+        spec["OMERODIR"] = str(rng.choice(omerodirs))
+    else:
+        spec["OMERODIR"] = fuzzish(rng, "/srv/o")
+    if rng.random() < 0.6:
+        names = [fuzzish(rng, rng.choice(["", "*.", ".", "a.", "x"]))
+                 for _ in range(rng.randint(1, 3))]
+        spec["servername"] = rng.choice([" ", "\t"]).join(names)
+    if rng.random() < 0.4:
+        spec["max_body_size"] = rng.choice([
+            "".join(rng.choice("0123456789")
+                    for _ in range(rng.randint(1, 21)))
+            + rng.choice(["", "k", "M", "g", "x", " "]),
+            "9223372036854775807", "9007199254740991k", "8589934592g"])
+    props = spec["props"]
+    if rng.random() < 0.5:
+        props["omero.web.prefix"] = fuzzish(rng, rng.choice(["/", "/p", ""]))
+    if rng.random() < 0.5:
+        props["omero.web.static_url"] = fuzzish(rng, rng.choice(["/s", ""]))
+    if rng.random() < 0.3:
+        props["omero.web.static_root"] = fuzzish(rng, "/srv/st")
+    if rng.random() < 0.4:
+        props["omero.web.application_server.host"] = rng.choice(
+            # a host name that resolves, or one with a byte no host has
+            ["127.0.0.1", "[::1]", "localhost",
+             fuzzish(rng, "h", 3) + rng.choice(NASTY)])
+    if rng.random() < 0.3:
+        props[EXTRA] = json.dumps(rng.choice([
+            ["gzip on;"], ["add_header X-A \"a;b{}\";", "# { ' \""],
+            ["location /fz { return 204; }"], ["set $a ${host}c;"],
+            ["gzip on"], ["location /x {"], ["}"], ["add_header X \"a;"],
+        ]))
+    return spec
+
+
+def test_accepted_fuzzish_inputs_pass_real_nginx(tmp_path, tmpdir_env):
+    """Random values from the families the fuzzer found (bytes nginx reads
+    specially, in every substituted field): whatever the renderer accepts,
+    the real nginx accepts too (with a second server on the port, so that
+    server names are checked); whatever it refuses gets one line naming the
+    property. Seeded: a failure replays."""
+    import random
+    rng = random.Random(4)
+    omerodirs = []
+    for name in ["plain", "a#b", "c}d", "e'f\"g", "h$i"]:
+        d = tmp_path / name / "OMERO.web"
+        (d / "etc").mkdir(parents=True)
+        shutil.copy(MIME_TYPES, d / "etc" / "mime.types")
+        omerodirs.append(d)
+    accepted = refused = 0
+    for _ in range(200):
+        spec = fuzzish_spec(rng, omerodirs)
+        port = free_port("0.0.0.0")
+        spec["http"] = port
+        if spec["type"] == "nginx-development":
+            res = render(tmp_path, tmpdir_env, spec, "--check")
+            if res.returncode == 0:
+                accepted += 1
+            else:
+                refused += 1
+                assert res.returncode == 65, (spec, res.stderr)
+                assert not res.stderr.startswith("nginx -t failed"), \
+                    (spec, res.stderr)
+            continue
+        res = render(tmp_path, tmpdir_env, spec)
+        if res.returncode:
+            refused += 1
+            assert res.returncode == 65, (spec, res.stderr)
+            assert res.stderr.count("\n") == 1, (spec, res.stderr)
+            assert re.match(r"(--servername|--max-body-size|OMERODIR|"
+                            r"omero\.web\.[a-z_.]+):? '?", res.stderr), \
+                (spec, res.stderr)
+            continue
+        accepted += 1
+        status, log = nginx_t_two_servers(tmp_path, spec["type"],
+                                          res.stdout, port)
+        assert status == 0, (spec, res.stdout, log)
+    assert accepted >= 30 and refused >= 30, (accepted, refused)

@@ -185,6 +185,46 @@ def test_refusals_and_unsafe(omerodir, key, value, needle):
         assert b"upstream omeroweb_ {" in unsafe.stdout
 
 
+@pytest.mark.parametrize("key,value,args,message,unsafe_line", [
+    # fuzz/RESULTS.md nginx #1 and #2, through the CLI
+    (None, None, ["--servername", "#proxy_"],
+     "--servername '#proxy_' starts a word with '#', which begins an nginx "
+     "comment; give host names separated by spaces",
+     "    server_name #proxy_;\n"),
+    (None, None, ["--servername", "a\\"],
+     "--servername 'a\\' holds '\\', which escapes the next character in "
+     "nginx; give host names separated by spaces",
+     "    server_name a\\;\n"),
+    (None, None, ["--servername", "\"x"],
+     "--servername '\"x' starts a word with '\"', which begins an nginx "
+     "quoted string; give host names separated by spaces",
+     "    server_name \"x;\n"),
+    ("omero.web.application_server.host", "#x", [],
+     "omero.web.application_server.host '#x' starts a word with '#', which "
+     "begins an nginx comment; use a host name or an IP address",
+     "    server #x:4080 fail_timeout=0;\n"),
+    ("omero.web.static_url", "/st\tatic/", [],
+     "omero.web.static_url '/st\\tatic/' holds '\\t', which ends a word "
+     "in nginx; use a URL path without it",
+     "    location /st\tatic {\n"),
+    (None, None, ["--max-body-size", "9223372036854775808"],
+     "--max-body-size '9223372036854775808' is more than nginx can store "
+     "(at most 9223372036854775807 with that unit)",
+     "    client_max_body_size 9223372036854775808;\n"),
+])
+def test_values_nginx_misreads(omerodir, key, value, args, message,
+                               unsafe_line):
+    if key:
+        config_set(omerodir, key, value)
+    r = owctl(omerodir, "web", "config", "nginx", *args)
+    assert (r.returncode, r.stdout) == (65, b"")
+    assert r.stderr.decode() == "owctl: %s\n" % message
+    # --unsafe: omero-web's output, byte for byte
+    unsafe = owctl(omerodir, "web", "config", "nginx", "--unsafe", *args)
+    assert unsafe.returncode == 0, unsafe.stderr
+    assert unsafe_line.encode() in unsafe.stdout
+
+
 def test_development_needs_mime_types(omerodir):
     r = owctl(omerodir, "web", "config", "nginx-development")
     assert r.returncode == 65

@@ -624,6 +624,300 @@ test_nginx_refuses_bad_options(void **state)
 	sbuf_release(&out);
 }
 
+/*
+ * Every substituted value, against what nginx's tokenizer reads there:
+ * the fuzz findings of fuzz/RESULTS.md (nginx #1, #2) and their families
+ * are refused with the property, the character and a hint; the same bytes
+ * in the middle of a word, where nginx takes them as they are, are not.
+ */
+static void
+test_nginx_token_rules_per_field(void **state)
+{
+	static const struct {
+		enum nginx_type type;
+		const char *key, *value, *needle;
+	} refused[] = {
+		{ NGINX_SERVER, "omero.web.application_server.host", "#x",
+		  "omero.web.application_server.host '#x' starts a word with "
+		  "'#', which begins an nginx comment; use a host name" },
+		{ NGINX_LOCATION, "omero.web.application_server.host", "a\"b",
+		  "is not a host name or address (it holds '\"')" },
+		{ NGINX_SERVER, "omero.web.application_server.host", "[::1",
+		  "is not an IPv6 address in brackets" },
+		{ NGINX_SERVER, "omero.web.application_server.host", "a\nb",
+		  "'a\\nb' holds '\\n', which ends a word in nginx" },
+		{ NGINX_SERVER, "omero.web.prefix", "/a;b",
+		  "omero.web.prefix '/a;b' holds ';', which ends an nginx "
+		  "directive; use a URL path without it" },
+		{ NGINX_LOCATION, "omero.web.prefix", "/a{b",
+		  "holds '{', which opens an nginx block" },
+		{ NGINX_SERVER, "omero.web.prefix", "/a\\",
+		  "holds '\\', which escapes the next character in nginx" },
+		{ NGINX_SERVER, "omero.web.force_script_name", "/a\tb",
+		  "omero.web.force_script_name '/a\\tb' holds '\\t'" },
+		{ NGINX_SERVER, "omero.web.static_url", "/s\x01",
+		  "holds '\\x01', a control character" },
+		{ NGINX_DEVELOPMENT, "omero.web.static_url", "/s t/",
+		  "omero.web.static_url '/s t/' holds ' '" },
+		{ NGINX_SERVER, "omero.web.static_root", "/srv/$x",
+		  "omero.web.static_root '/srv/$x' holds '$', which begins a "
+		  "variable in nginx's root and alias; use a path without it" },
+		{ NGINX_LOCATION, "omero.web.static_root", "/srv/a b",
+		  "holds ' ', which ends a word in nginx" },
+	};
+	static const struct {
+		enum nginx_type type;
+		const char *key, *value, *needle;
+	} taken[] = {
+		/* '#', quotes and '}' are plain bytes inside a word */
+		{ NGINX_SERVER, "omero.web.prefix", "/a#b\"c'd}e",
+		  "    location /a#b\"c'd}e {\n" },
+		{ NGINX_SERVER, "omero.web.prefix", "/a#b\"c'd}e",
+		  "upstream omeroweb_abcde {" },
+		{ NGINX_LOCATION, "omero.web.static_url", "/s$x/",
+		  "location /s$x {\n" },
+		{ NGINX_LOCATION, "omero.web.static_root", "/srv/a#b}'\"",
+		  "    alias /srv/a#b}'\";\n" },
+		{ NGINX_SERVER, "omero.web.application_server.host",
+		  "omero-web_1.example.org",
+		  "server omero-web_1.example.org:4080 fail_timeout=0;" },
+		{ NGINX_LOCATION, "omero.web.application_server.host",
+		  "[fe80::1.2.3.4]",
+		  "proxy_pass http://[fe80::1.2.3.4]:4080;" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *const props[] = { refused[i].key, refused[i].value,
+					      NULL };
+
+		assert_refused(refused[i].type, props, refused[i].needle);
+		/* --unsafe: what omero-web writes */
+		assert_renders_with(refused[i].type, props, NGINX_ALLOW_UNSAFE,
+				    "location");
+	}
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		const char *const props[] = { taken[i].key, taken[i].value,
+					      NULL };
+
+		assert_renders_with(taken[i].type, props, 0, taken[i].needle);
+	}
+}
+
+/* OMERODIR goes to root, pid, logs, and (development) include. */
+static void
+test_nginx_token_rules_omerodir(void **state)
+{
+	struct nginx_opts o = { .type = NGINX_SERVER,
+				.flags = NGINX_NO_FILE_CHECKS };
+	struct sbuf out = SBUF_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	o.omerodir = "/srv/a#b}c'd\"e";
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), 0);
+	assert_non_null(strstr(out.buf,
+			       "root /srv/a#b}c'd\"e/etc/templates/error;"));
+	o.omerodir = "/srv/o[1]";
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), 0);
+	/* include would read it as a glob and silently match nothing */
+	o.type = NGINX_DEVELOPMENT;
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), -1);
+	assert_string_equal(e.msg, "OMERODIR '/srv/o[1]' holds '[', which is "
+			    "a wildcard in nginx's include; use a path without "
+			    "it (a symbolic link will do)");
+	o.omerodir = "/srv/x;y";
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), -1);
+	assert_non_null(strstr(e.msg, "OMERODIR '/srv/x;y' holds ';'"));
+	o.omerodir = "/srv/x\ny";
+	o.type = NGINX_LOCATION;
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), -1);
+	assert_non_null(strstr(e.msg, "OMERODIR '/srv/x\\ny' holds '\\n'"));
+	assert_null(strchr(e.msg, '\n'));
+	err_clear(&e);
+	sbuf_release(&out);
+}
+
+static void
+test_nginx_server_names(void **state)
+{
+	static const char *const refused[][2] = {
+		/* fuzz findings nginx #1 and #2 */
+		{ "#proxy_", "starts a word with '#', which begins an nginx "
+		  "comment; give host names separated by spaces" },
+		{ "'#proxy_'", "starts a word with ''', which begins an nginx "
+		  "quoted string" },
+		{ "a\\", "--servername 'a\\' holds '\\', which escapes the "
+		  "next character in nginx" },
+		{ "\"x", "starts a word with '\"'" },
+		{ "a #b", "starts a word with '#'" },
+		{ "a }",
+		  "starts a word with '}', which closes an nginx block" },
+		{ "a\nb", "holds '\\n', which ends a word in nginx" },
+		{ " \t ", "--servername ' \\t ' holds no name" },
+		{ "a*b",
+		  "holds the name 'a*b', a wildcard nginx does not take" },
+		{ "*.a.*", "a wildcard nginx does not take" },
+		{ "*.", "a wildcard nginx does not take" },
+		{ "a..b", "holds the name 'a..b', an empty label" },
+		{ ".", "not a domain after its leading '.'" },
+		{ "$host",
+		  "a variable, but nginx expands only $hostname there" },
+		{ "~^a$", "a regular expression, which owctl does not check" },
+		{ "https://a/", "a URL path" },
+	};
+	static const char *const taken[] = {
+		"omero.example.org www.example.org", "*.example.org",
+		"example.*", ".example.org", "$hostname", "$HOSTNAME", "_",
+		"a#b a}b a\"b a'b", "\tlocalhost ", "éxample.org",
+	};
+	struct nginx_opts o = { .type = NGINX_SERVER, .omerodir = "/x" };
+	struct sbuf out = SBUF_INIT, want = SBUF_INIT;
+	struct err e = ERR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		o.servername = refused[i][0];
+		o.flags = 0;
+		if (nginx_render(&o, pairs_lookup, NULL, &out, &e) == 0)
+			fail_msg("took --servername '%s'", refused[i][0]);
+		assert_int_equal(e.code, ERR_WEB_NGINX_UNSAFE);
+		if (!strstr(e.msg, refused[i][1]))
+			fail_msg("message '%s' lacks '%s'", e.msg,
+				 refused[i][1]);
+		assert_true(!strncmp(e.msg, "--servername '", 14));
+		assert_null(strchr(e.msg, '\n'));
+		o.flags = NGINX_ALLOW_UNSAFE;
+		sbuf_reset(&out);
+		assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e),
+				 0);
+		sbuf_reset(&want);
+		sbuf_addf(&want, "    server_name %s;\n", refused[i][0]);
+		assert_non_null(strstr(out.buf, want.buf));
+	}
+	o.flags = 0;
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		o.servername = taken[i];
+		sbuf_reset(&out);
+		if (nginx_render(&o, pairs_lookup, NULL, &out, &e) < 0)
+			fail_msg("refused --servername '%s': %s", taken[i],
+				 e.msg);
+	}
+	/* nginx-development has server_name _: no --servername there */
+	o.type = NGINX_DEVELOPMENT;
+	o.flags = NGINX_NO_FILE_CHECKS;
+	o.servername = "#x";
+	assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out, &e), 0);
+	err_clear(&e);
+	sbuf_release(&out);
+	sbuf_release(&want);
+}
+
+/* ngx_parse_offset: at most NGX_MAX_OFF_T_VALUE (2^63-1) bytes. */
+static void
+test_nginx_max_body_size_limits(void **state)
+{
+	static const char *const taken[] = {
+		"0", "9223372036854775807", "9007199254740991k",
+		"8796093022207M", "8589934591g", "0001m",
+	};
+	static const char *const too_big[][2] = {
+		{ "9223372036854775808", "9223372036854775807" },
+		{ "9007199254740992k", "9007199254740991" },
+		{ "8796093022208m", "8796093022207" },
+		{ "8589934592G", "8589934591" },
+		{ "99999999999999999999999", "9223372036854775807" },
+	};
+	static const char *const not_size[] = {
+		"", "k", "1 m", "1kb", "-1", "1.5m", "1t", "#1",
+	};
+	struct nginx_opts o = { .type = NGINX_DEVELOPMENT, .omerodir = "/x",
+				.flags = NGINX_NO_FILE_CHECKS };
+	struct sbuf out = SBUF_INIT, want = SBUF_INIT;
+	struct err e = ERR_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		o.max_body_size = taken[i];
+		if (nginx_render(&o, pairs_lookup, NULL, &out, &e) < 0)
+			fail_msg("refused '%s': %s", taken[i], e.msg);
+	}
+	for (i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++) {
+		o.max_body_size = too_big[i][0];
+		assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out,
+					      &e), -1);
+		sbuf_reset(&want);
+		sbuf_addf(&want, "--max-body-size '%s' is more than nginx can "
+			  "store (at most %s with that unit)", too_big[i][0],
+			  too_big[i][1]);
+		assert_string_equal(e.msg, want.buf);
+	}
+	for (i = 0; i < sizeof(not_size) / sizeof(not_size[0]); i++) {
+		o.max_body_size = not_size[i];
+		assert_int_equal(nginx_render(&o, pairs_lookup, NULL, &out,
+					      &e), -1);
+		assert_non_null(strstr(e.msg, "is not an nginx size"));
+	}
+	err_clear(&e);
+	sbuf_release(&out);
+	sbuf_release(&want);
+}
+
+/* The extra lines must read alone, or they eat the template's lines. */
+static void
+test_nginx_extra_config_shape(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "[\"gzip on\"]", "line 1 ends without ';'" },
+		{ "[\"gzip on;\", \"location /x {\"]",
+		  "line 2 opens a block it does not close" },
+		{ "[\"}\"]", "line 1 closes a block it did not open" },
+		{ "[\"add_header X \\\"a;\"]",
+		  "line 1 leaves a quoted string open" },
+		{ "[\"a on; \\\\\"]", "line 1 ends without ';'" },
+		{ "[\"a \\\"b\\\"c;\"]",
+		  "line 1 has a character right after a quoted string" },
+		{ "[\";\"]", "line 1 has an unexpected ';'" },
+		{ "[\"location /a {\", \"}\", \"}\"]",
+		  "line 3 closes a block it did not open" },
+	};
+	static const char *const taken[] = {
+		"[\"gzip on;\", \"location /x {\", \"  return 204;\", \"}\"]",
+		"[\"# a comment ; { } \\\" '\", \"gzip on; # trailing\"]",
+		"[\"add_header X \\\"a; b { }\\\";\"]",
+		"[\"set $a ${b}c;\", \"return 200 \\\\;;\"]",
+		"[\"listen 443 ssl;\", \"ssl_certificate /a.pem;\"]",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *const props[] = {
+			"omero.web.nginx_server_extra_config", refused[i][0],
+			NULL };
+
+		assert_refused(NGINX_SERVER, props, refused[i][1]);
+		assert_refused(NGINX_DEVELOPMENT, props,
+			       "omero.web.nginx_server_extra_config: line");
+		/* not in nginx-location's template: no concern there */
+		assert_renders_with(NGINX_LOCATION, props, 0, "location");
+		assert_renders_with(NGINX_SERVER, props, NGINX_ALLOW_UNSAFE,
+				    "# <<<<< omero.web.nginx_server_extra_"
+				    "config\n");
+	}
+	for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		const char *const props[] = {
+			"omero.web.nginx_server_extra_config", taken[i], NULL };
+
+		assert_renders_with(NGINX_SERVER, props, 0,
+				    "# omero.web.nginx_server_extra_config "
+				    ">>>>>\n");
+	}
+}
+
 static void
 test_nginx_mime_types_check(void **state)
 {
@@ -948,6 +1242,11 @@ main(void)
 		cmocka_unit_test(test_nginx_refuses_bad_port),
 		cmocka_unit_test(test_nginx_refuses_bad_values),
 		cmocka_unit_test(test_nginx_refuses_bad_options),
+		cmocka_unit_test(test_nginx_token_rules_per_field),
+		cmocka_unit_test(test_nginx_token_rules_omerodir),
+		cmocka_unit_test(test_nginx_server_names),
+		cmocka_unit_test(test_nginx_max_body_size_limits),
+		cmocka_unit_test(test_nginx_extra_config_shape),
 		cmocka_unit_test(test_nginx_mime_types_check),
 		cmocka_unit_test(test_nginx_out_untouched_on_error),
 		cmocka_unit_test_setup_teardown(
