@@ -1068,6 +1068,11 @@ const struct command web_commands[] = {
 	 * { "clearsessions", web_clearsessions, ... },	C session purge
 	 * { "diagnostics", web_diagnostics, ... },
 	 */
+	{ "diagnostics", web_diagnostics,
+	  "[--no-logs] [--json] [--bundle FILE.tar.gz [--force]] "
+	  "[--errors N] [--timeout S] [--venv DIR]",
+	  "omero-web's diagnostics plus versions, service, sessions, nginx, "
+	  "config findings, recent errors; secrets masked" },
 	{ "clearsessions", web_clearsessions, "[--no-wait]",
 	  "remove the sessions Django's clearsessions would remove (owctl's "
 	  "engine, no Python; see owctl-sessions(1))" },

@@ -36,4 +36,8 @@ int web_clearsessions(int argc, char **argv, struct ctx *ctx);
  */
 int web_purge_sessions(struct ctx *ctx, const char *venv, struct err *e);
 
+/* src/cmd-web-diag.c: `web diagnostics` (upstream's text, owctl's
+ * sections, --json, --bundle) */
+int web_diagnostics(int argc, char **argv, struct ctx *ctx);
+
 #endif
