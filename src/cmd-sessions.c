@@ -70,6 +70,8 @@ struct run {
 	int dfd;
 	size_t links_removed;
 	json_t *list; /* list --json */
+	json_t *merged; /* cached_db clear --json: db and cache in one */
+	struct strv nodes; /* Redis servers scanned (cluster: masters) */
 };
 
 static int
@@ -178,6 +180,8 @@ run_release(struct run *r)
 	if (r->dfd >= 0)
 		close(r->dfd);
 	json_decref(r->list);
+	json_decref(r->merged);
+	strv_release(&r->nodes);
 }
 
 static int
@@ -790,6 +794,44 @@ cache_open(struct run *r, struct sredis_cache *c, struct err *e)
 }
 
 static void
+node_cb(const char *shown, void *data)
+{
+	struct run *r = data;
+
+	if (strv_find(&r->nodes, shown) < 0)
+		strv_push(&r->nodes, shown);
+}
+
+static void
+cluster_json(const struct run *r, const struct sredis_stats *st, json_t *j)
+{
+	json_t *o, *m;
+
+	if (!st->cluster)
+		return;
+	o = json_object();
+	m = json_array();
+	for (size_t i = 0; i < r->nodes.n; i++)
+		json_array_append_new(m, json_string(r->nodes.v[i]));
+	json_object_set_new(o, "masters", m);
+	json_object_set_new(o, "redirects", json_integer(
+		(json_int_t)st->redirects));
+	json_object_set_new(o, "passes", json_integer((json_int_t)st->passes));
+	json_object_set_new(j, "cluster", o);
+}
+
+static void
+print_cluster(const struct run *r, const struct sredis_stats *st)
+{
+	if (!st->cluster)
+		return;
+	field("cluster", "Redis Cluster, %zu master%s (replicas not touched)",
+	      r->nodes.n, r->nodes.n == 1 ? "" : "s");
+	for (size_t i = 0; i < r->nodes.n; i++)
+		field("", "%s", r->nodes.v[i]);
+}
+
+static void
 cache_json(const struct sredis_cache *c, const char *kind, json_t *j)
 {
 	json_t *o = json_object(), *servers = json_array();
@@ -820,7 +862,8 @@ print_cache(const struct sredis_cache *c, const char *kind,
 	      st->server_version, c->sharded ? ", sharded" : "");
 	for (size_t i = 1; i < c->nservers; i++)
 		field("", "%s (%s)", c->servers[i].shown, c->sharded ?
-		      "shard" : "replica, not touched");
+		      "shard" : st->cluster ? "another node of the cluster" :
+		      "replica, not touched");
 	sredis_key_base(c, kind, &base);
 	field("keys", "'%s*' in db %d", base.buf, c->servers[0].db);
 	sbuf_release(&base);
@@ -841,6 +884,8 @@ cache_info(struct run *r, const char *kind, struct err *e)
 	ro.with_sizes = 1;
 	ro.progress = progress_cb;
 	ro.progress_data = r;
+	ro.on_node = node_cb;
+	ro.node_data = r;
 	if (sredis_run(&c, &ro, NULL, NULL, &st, e) < 0)
 		goto out;
 	progress_end(r);
@@ -849,6 +894,7 @@ cache_info(struct run *r, const char *kind, struct err *e)
 
 		engine_json(&r->s, j);
 		cache_json(&c, kind, j);
+		cluster_json(r, &st, j);
 		json_object_set_new(j, "redis_version",
 				    json_string(st.server_version));
 		json_object_set_new(j, "sessions", json_integer(
@@ -871,6 +917,7 @@ cache_info(struct run *r, const char *kind, struct err *e)
 	} else {
 		print_engine(&r->s);
 		print_cache(&c, kind, &st);
+		print_cluster(r, &st);
 		human_bytes(st.bytes, &a);
 		field("sessions", "%zu (%s) among %zu keys in the db", st.keys,
 		      a.buf, st.dbsize);
@@ -910,6 +957,8 @@ cache_clear(struct run *r, const char *kind, struct err *e)
 	ro.dry_run = r->so.dry_run;
 	ro.progress = progress_cb;
 	ro.progress_data = r;
+	ro.on_node = node_cb;
+	ro.node_data = r;
 	if (sredis_run(&c, &ro, NULL, NULL, &st, e) < 0) {
 		progress_end(r);
 		goto out;
@@ -919,20 +968,29 @@ cache_clear(struct run *r, const char *kind, struct err *e)
 	if (r->so.json) {
 		json_t *j = json_object();
 
-		engine_json(&r->s, j);
+		if (!r->merged)
+			engine_json(&r->s, j);
 		cache_json(&c, kind, j);
+		cluster_json(r, &st, j);
 		json_object_set_new(j, "dry_run", json_boolean(r->so.dry_run));
 		json_object_set_new(j, "found", json_integer(
 			(json_int_t)st.keys));
 		json_object_set_new(j, "removed", json_integer(
 			(json_int_t)st.removed));
-		print_json(j);
+		if (r->merged)
+			json_object_set(r->merged, "cache_keys", j);
+		else
+			print_json(j);
 		json_decref(j);
 	} else if (r->ctx->verbosity >= 0) {
-		printf("%s %zu session key%s '%s*' in %s\n", r->so.dry_run ?
+		printf("%s %zu session key%s '%s*' in %s", r->so.dry_run ?
 		       "would remove" : "removed", st.removed,
 		       st.removed == 1 ? "" : "s", base.buf,
 		       c.servers[0].shown);
+		if (st.cluster)
+			printf(" (Redis Cluster: %zu master%s)", r->nodes.n,
+			       r->nodes.n == 1 ? "" : "s");
+		putchar('\n');
 	}
 	ret = 0;
 out:
@@ -951,6 +1009,7 @@ redis_list_visit(const struct sredis_entry *ent, void *data)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "key", json_string(ent->hint));
+		json_object_set_new(o, "server", json_string(ent->server));
 		json_object_set_new(o, "size", ent->has_size ?
 			json_integer(ent->size) : json_null());
 		json_object_set_new(o, "expires_in", ent->has_size &&
@@ -1078,7 +1137,10 @@ db_run(struct run *r, enum sdb_action act, int list, struct err *e)
 			json_object_set_new(j, "newest_expiry", json_string(
 				st.max_expire));
 		}
-		print_json(j);
+		if (r->merged)
+			json_object_update(r->merged, j);
+		else
+			print_json(j);
 		json_decref(j);
 	} else if (act == SDB_SCAN) {
 		print_engine(&r->s);
@@ -1286,9 +1348,15 @@ sessions_clear(int argc, char **argv, struct ctx *ctx)
 		break;
 	case SSTORE_DB:
 	case SSTORE_CACHED_DB:
+		/* cached_db --json: the table's and the cache's counts in
+		 * one object */
+		if (so.json && r.s.engine == SSTORE_CACHED_DB)
+			r.merged = json_object();
 		ret = db_run(&r, SDB_CLEAR, 0, &e);
 		if (ret == 0)
 			ret = clear_cache_too(&r, &e);
+		if (ret == 0 && r.merged)
+			print_json(r.merged);
 		break;
 	}
 out:

@@ -32,6 +32,7 @@
 #define HINT_KEY_CHARS 8
 #define KEY_MIN 8
 #define READ_CHUNK 65536
+#define MAX_DB 1000000 /* far above any databases setting */
 
 /* --- configuration ------------------------------------------------------- */
 
@@ -163,7 +164,7 @@ set_kwarg(struct sredis_server *srv, const char *name, const char *value,
 	double d;
 
 	if (!strcmp(name, "db")) {
-		if (parse_int(value, &n) < 0 || n < 0 || n > 1000000)
+		if (parse_int(value, &n) < 0 || n < 0 || n > MAX_DB)
 			return err_set(e, ERR_SESS_CONFIG, "invalid Redis db "
 				       "'%s'", value);
 		srv->db = (int)n;
@@ -204,12 +205,39 @@ init_server(struct sredis_server *srv)
 	srv->timeout = DEFAULT_TIMEOUT;
 }
 
-/* The URL with its password replaced by "***". */
+/* The value of each "password" query argument replaced by "***". */
+static void
+mask_query(const char *q, struct sbuf *sb)
+{
+	while (*q) {
+		size_t len = strcspn(q, "&#");
+		const char *eq = memchr(q, '=', len);
+		char *name = eq ? unquote(q, (size_t)(eq - q), 1) : NULL;
+
+		if (name && !strcmp(name, "password") &&
+		    eq + 1 < q + len) {
+			sbuf_add(sb, q, (size_t)(eq + 1 - q));
+			sbuf_adds(sb, "***");
+		} else {
+			sbuf_add(sb, q, len);
+		}
+		free(name);
+		q += len;
+		if (*q == '#') {
+			sbuf_adds(sb, q);
+			return;
+		}
+		if (*q)
+			sbuf_addch(sb, *q++);
+	}
+}
+
+/* The URL with its passwords (user info, query) replaced by "***". */
 static char *
 masked(const char *url)
 {
 	struct sbuf sb = SBUF_INIT;
-	const char *net = strstr(url, "://"), *end, *at, *colon;
+	const char *net = strstr(url, "://"), *end, *at, *colon, *query;
 
 	if (!net)
 		return xstrdup(url);
@@ -219,14 +247,22 @@ masked(const char *url)
 	for (const char *p = net; p < end; p++)
 		if (*p == '@')
 			at = p;
-	if (!at)
-		return xstrdup(url);
-	colon = memchr(net, ':', (size_t)(at - net));
-	if (!colon)
-		return xstrdup(url);
-	sbuf_add(&sb, url, (size_t)(colon + 1 - url));
-	sbuf_adds(&sb, "***");
-	sbuf_adds(&sb, at);
+	colon = at ? memchr(net, ':', (size_t)(at - net)) : NULL;
+	if (colon) {
+		sbuf_add(&sb, url, (size_t)(colon + 1 - url));
+		sbuf_adds(&sb, "***");
+		sbuf_add(&sb, at, (size_t)(end - at));
+	} else {
+		sbuf_add(&sb, url, (size_t)(end - url));
+	}
+	query = end + strcspn(end, "?#");
+	sbuf_add(&sb, end, (size_t)(query - end));
+	if (*query == '?') {
+		sbuf_addch(&sb, '?');
+		mask_query(query + 1, &sb);
+	} else {
+		sbuf_adds(&sb, query);
+	}
 	return sbuf_detach(&sb, NULL);
 }
 
@@ -268,10 +304,17 @@ sredis_parse_url(const char *url, struct sredis_server *srv, struct err *e)
 			const char *eq = memchr(q, '=', (size_t)(itemend - q));
 
 			if (eq && eq + 1 < itemend) {
+				/* parse_qs() decodes, then redis-py's
+				 * parse_url() unquote()s the value again */
 				char *n = unquote(q, (size_t)(eq - q), 1);
-				char *v = unquote(eq + 1, (size_t)(itemend -
-								   eq - 1), 1);
-				int r = set_kwarg(srv, n, v, e);
+				char *v1 = unquote(eq + 1, (size_t)(itemend -
+								    eq - 1), 1);
+				char *v = unquote(v1, strlen(v1), 0);
+				int r;
+
+				explicit_bzero(v1, strlen(v1));
+				free(v1);
+				r = set_kwarg(srv, n, v, e);
 
 				if (!strcmp(n, "db"))
 					has_db = 1;
@@ -361,7 +404,20 @@ sredis_parse_url(const char *url, struct sredis_server *srv, struct err *e)
 			for (char *p = u; *p; p++)
 				if (*p != '/')
 					sbuf_addch(&d, *p);
-			if (parse_int(d.buf, &db) == 0 && db >= 0)
+			if (parse_int(d.buf, &db) == 0 &&
+			    (db < 0 || db > MAX_DB)) {
+				/* redis-py takes it; SELECT would fail */
+				char *m = masked(url);
+
+				err_set(e, ERR_SESS_CONFIG, "invalid Redis db "
+					"'%s' in Redis location '%s'", d.buf,
+					m);
+				free(m);
+				free(u);
+				sbuf_release(&d);
+				goto out;
+			}
+			if (parse_int(d.buf, &db) == 0)
 				srv->db = (int)db;
 			free(u);
 			sbuf_release(&d);
@@ -1073,15 +1129,15 @@ rc_open(struct rconn *c, const struct sredis_server *srv, struct err *e)
 
 /* --- scanning ------------------------------------------------------------ */
 
-/* INFO: version and cluster mode; DBSIZE. */
+/* INFO: version and cluster mode; DBSIZE (added to st->dbsize). */
 static int
-server_facts(struct rconn *c, struct sredis_stats *st, struct err *e)
+server_facts(struct rconn *c, struct sredis_stats *st, int *cluster,
+	     struct err *e)
 {
 	const char *info[] = { "INFO", "server" };
 	const char *cl[] = { "INFO", "cluster" };
 	const char *dbsize[] = { "DBSIZE" };
 	redisReply *r;
-	int ret = -1;
 
 	rc_cmd(c, 2, info);
 	rc_cmd(c, 2, cl);
@@ -1102,24 +1158,26 @@ server_facts(struct rconn *c, struct sredis_stats *st, struct err *e)
 	r = rc_reply(c, e);
 	if (!r)
 		return -1;
-	if (r->type == REDIS_REPLY_STRING &&
-	    strstr(r->str, "cluster_enabled:1")) {
-		err_set(e, ERR_SESS_CONFIG, "Redis '%s' is a Redis Cluster "
-			"node: owctl does not support Redis Cluster yet",
-			c->srv->shown);
-		goto out;
-	}
+	*cluster = r->type == REDIS_REPLY_STRING &&
+		   strstr(r->str, "cluster_enabled:1") != NULL;
 	freeReplyObject(r);
 	r = rc_expect(c, "DBSIZE", e);
 	if (!r)
 		return -1;
-	if (r->type == REDIS_REPLY_INTEGER)
-		st->dbsize = (size_t)r->integer;
-	ret = 0;
-out:
+	if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+		st->dbsize += (size_t)r->integer;
 	freeReplyObject(r);
-	return ret;
+	return 0;
 }
+
+/* A key whose UNLINK was answered MOVED or ASK (cluster). */
+struct redirect {
+	char *key;
+	size_t len;
+	char *host; /* NULL: the host of the node that answered */
+	int port;
+	int ask;
+};
 
 struct scan {
 	const struct sredis_opts *o;
@@ -1128,7 +1186,12 @@ struct scan {
 	sredis_visit_fn visit;
 	void *data;
 	struct sbuf base, hint;
-	int use_del; /* Redis < 4.0 has no UNLINK: DEL */
+	int use_del;	/* Redis < 4.0 has no UNLINK: DEL */
+	int cluster;	/* one key per UNLINK, MOVED/ASK followed */
+	size_t batch;	/* keys per UNLINK */
+	const struct sredis_server *seed; /* credentials for other nodes */
+	struct redirect *redir;
+	size_t nredir, redir_alloc;
 };
 
 static void
@@ -1147,15 +1210,15 @@ make_hint(struct scan *s, const char *key, size_t len)
 static void
 queue_unlink(struct scan *s, redisReply **keys, size_t n, size_t *ncmds)
 {
-	const char **argv = xmalloc((s->o->batch + 1) * sizeof(*argv));
-	size_t *lens = xmalloc((s->o->batch + 1) * sizeof(*lens));
+	const char **argv = xmalloc((s->batch + 1) * sizeof(*argv));
+	size_t *lens = xmalloc((s->batch + 1) * sizeof(*lens));
 
 	for (size_t i = 0; i < n;) {
 		size_t k = 1;
 
 		argv[0] = s->use_del ? "DEL" : "UNLINK";
 		lens[0] = strlen(argv[0]);
-		for (; i < n && k <= s->o->batch; i++, k++) {
+		for (; i < n && k <= s->batch; i++, k++) {
 			argv[k] = keys[i]->str;
 			lens[k] = keys[i]->len;
 		}
@@ -1200,6 +1263,69 @@ queue_keys(struct scan *s, redisReply **keys, size_t n)
 	if (n && s->o->act == SREDIS_CLEAR && !s->o->dry_run)
 		queue_unlink(s, keys, n, &ncmds);
 	return ncmds;
+}
+
+/*
+ * Parse "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>" (an
+ * empty host means the node that answered). -1 for anything else.
+ */
+int
+sredis_parse_redirect(const char *msg, char **host, int *port, int *ask)
+{
+	const char *p, *addr, *colon;
+	char *end;
+	long n;
+
+	*ask = !strncmp(msg, "ASK ", 4);
+	if (*ask)
+		p = msg + 4;
+	else if (!strncmp(msg, "MOVED ", 6))
+		p = msg + 6;
+	else
+		return -1;
+	errno = 0;
+	n = strtol(p, &end, 10);
+	if (errno || end == p || *end != ' ' || n < 0 || n > 16383)
+		return -1;
+	addr = end + 1;
+	colon = strrchr(addr, ':');
+	if (!colon || strchr(addr, ' '))
+		return -1;
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || n <= 0 || n > 65535)
+		return -1;
+	*port = (int)n;
+	*host = NULL;
+	if (colon > addr) {
+		/* "[::1]:7000" as well as "::1:7000" */
+		if (*addr == '[' && colon[-1] == ']')
+			*host = xstrndup(addr + 1, (size_t)(colon - addr - 2));
+		else
+			*host = xstrndup(addr, (size_t)(colon - addr));
+	}
+	return 0;
+}
+
+static int
+add_redirect(struct scan *s, const char *msg, const char *key, size_t len)
+{
+	struct redirect *rd;
+	char *host;
+	int port, ask;
+
+	if (sredis_parse_redirect(msg, &host, &port, &ask) < 0)
+		return -1;
+	XGROW(s->redir, s->redir_alloc, s->nredir + 1);
+	rd = &s->redir[s->nredir++];
+	rd->key = xmalloc(len + 1);
+	memcpy(rd->key, key, len);
+	rd->key[len] = '\0';
+	rd->len = len;
+	rd->host = host;
+	rd->port = port;
+	rd->ask = ask;
+	return 0;
 }
 
 /* Read the replies queue_keys() asked for, count, visit. */
@@ -1264,6 +1390,12 @@ collect_keys(struct scan *s, redisReply **keys, size_t n, size_t ncmds,
 
 		if (!r)
 			goto out;
+		/* cluster: one key per UNLINK, so reply i is keys[i]'s */
+		if (r->type == REDIS_REPLY_ERROR && s->cluster && i < n &&
+		    add_redirect(s, r->str, keys[i]->str, keys[i]->len) == 0) {
+			freeReplyObject(r);
+			continue;
+		}
 		if (r->type == REDIS_REPLY_ERROR) {
 			err_set(e, ERR_SESS_STORE, "Redis '%s' refused "
 				"%s: %s", s->c->srv->shown, s->use_del ?
@@ -1359,6 +1491,405 @@ out:
 	return ret;
 }
 
+/* --- Redis Cluster ------------------------------------------------------- */
+
+/* An IPv6 literal is written in brackets. */
+static void
+add_hostport(struct sbuf *sb, const char *host, int port)
+{
+	if (strchr(host, ':'))
+		sbuf_addf(sb, "[%s]:%d", host, port);
+	else
+		sbuf_addf(sb, "%s:%d", host, port);
+}
+
+/* A cluster node reached with the seed's credentials and TLS settings. */
+static void
+node_server(const struct sredis_server *seed, const char *host, int port,
+	    struct sredis_server *out)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	out->host = xstrdup(host);
+	out->port = port;
+	out->tls = seed->tls;
+	if (seed->username)
+		out->username = xstrdup(seed->username);
+	if (seed->password)
+		out->password = xstrdup(seed->password);
+	out->db = seed->db;
+	out->tls_verify = seed->tls_verify;
+	out->tls_check_hostname = seed->tls_check_hostname;
+	if (seed->tls_ca_certs)
+		out->tls_ca_certs = xstrdup(seed->tls_ca_certs);
+	if (seed->tls_certfile)
+		out->tls_certfile = xstrdup(seed->tls_certfile);
+	if (seed->tls_keyfile)
+		out->tls_keyfile = xstrdup(seed->tls_keyfile);
+	out->timeout = seed->timeout;
+	sbuf_adds(&sb, seed->tls ? "rediss://" : "redis://");
+	if (seed->password)
+		sbuf_addf(&sb, "%s:***@", seed->username ? seed->username : "");
+	add_hostport(&sb, host, port);
+	out->shown = sbuf_detach(&sb, NULL);
+}
+
+struct cnode {
+	char *id;
+	struct sredis_server srv;
+	int failing; /* fail or noaddr: cannot be reached */
+	int slots;   /* serves at least one slot */
+};
+
+struct cmap {
+	struct cnode *v;
+	size_t n, alloc;
+	struct strv sig; /* "id slots..." of each master, sorted */
+};
+
+static void
+cmap_release(struct cmap *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].id);
+		sredis_server_release(&m->v[i].srv);
+	}
+	free(m->v);
+	strv_release(&m->sig);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+has_flag(const char *flags, const char *flag)
+{
+	size_t n = strlen(flag);
+
+	for (const char *p = flags; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && !memcmp(p, flag, n))
+			return 1;
+		p += len;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * The masters of CLUSTER NODES text: "<id> <ip:port@cport[,host]>
+ * <flags> <master> <ping> <pong> <epoch> <link> <slot>...". An empty ip
+ * (a node that has not learnt its address) is the seed's host.
+ */
+static int
+parse_nodes(const char *text, const struct sredis_server *seed,
+	    struct cmap *m, struct err *e)
+{
+	struct strv lines = STRV_INIT;
+	int ret = -1;
+
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\r\n");
+
+		if (len)
+			strv_push_nodup(&lines, xstrndup(p, len));
+		p += len;
+		while (*p == '\r' || *p == '\n')
+			p++;
+	}
+	for (size_t i = 0; i < lines.n; i++) {
+		char *f[8], *save = NULL, *tok, *at, *colon, *host;
+		struct sbuf sig = SBUF_INIT;
+		struct cnode *cn;
+		size_t nf = 0;
+		long port;
+
+		/* the 8 fixed fields; strtok_r is not called past them */
+		while (nf < 8 && (tok = strtok_r(nf ? NULL : lines.v[i], " ",
+						  &save)))
+			f[nf++] = tok;
+		if (nf < 8) {
+			err_set(e, ERR_SESS_STORE, "Redis '%s' sent an "
+				"unexpected CLUSTER NODES line", seed->shown);
+			goto out;
+		}
+		if (!has_flag(f[2], "master"))
+			continue;
+		at = strchr(f[1], '@');
+		if (at)
+			*at = '\0';
+		colon = strrchr(f[1], ':');
+		if (!colon || parse_int(colon + 1, &port) < 0 || port < 0 ||
+		    port > 65535) {
+			err_set(e, ERR_SESS_STORE, "Redis '%s' sent an "
+				"unexpected CLUSTER NODES address '%s'",
+				seed->shown, f[1]);
+			goto out;
+		}
+		*colon = '\0';
+		host = f[1];
+		if (*host == '[' && colon[-1] == ']') {
+			colon[-1] = '\0';
+			host++;
+		}
+		XGROW(m->v, m->alloc, m->n + 1);
+		cn = &m->v[m->n++];
+		memset(cn, 0, sizeof(*cn));
+		cn->id = xstrdup(f[0]);
+		cn->failing = has_flag(f[2], "fail") ||
+			      has_flag(f[2], "noaddr") || port == 0;
+		node_server(seed, *host ? host : seed->unix_socket ?
+			    "127.0.0.1" : seed->host, (int)port, &cn->srv);
+		sbuf_adds(&sig, f[0]);
+		/* the slots, and [slot->-id] / [slot-<-id] migrations */
+		for (tok = strtok_r(NULL, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
+			if (*tok != '[')
+				cn->slots = 1;
+			sbuf_addf(&sig, " %s", tok);
+		}
+		strv_push_nodup(&m->sig, sbuf_detach(&sig, NULL));
+	}
+	strv_sort(&m->sig);
+	if (!m->n) {
+		err_set(e, ERR_SESS_STORE, "Redis Cluster node '%s' lists no "
+			"master", seed->shown);
+		goto out;
+	}
+	ret = 0;
+out:
+	strv_release(&lines);
+	return ret;
+}
+
+/* CLUSTER NODES through c, parsed. */
+static int
+read_nodes(struct rconn *c, const struct sredis_server *seed,
+	   struct cmap *m, struct err *e)
+{
+	const char *argv[] = { "CLUSTER", "NODES" };
+	redisReply *r;
+	int ret;
+
+	rc_cmd(c, 2, argv);
+	r = rc_expect(c, "CLUSTER NODES", e);
+	if (!r)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING) {
+		freeReplyObject(r);
+		return err_set(e, ERR_SESS_STORE, "Redis '%s' sent an "
+			       "unexpected CLUSTER NODES reply", seed->shown);
+	}
+	ret = parse_nodes(r->str, seed, m, e);
+	freeReplyObject(r);
+	return ret;
+}
+
+static int
+same_map(const struct cmap *a, const struct cmap *b)
+{
+	if (a->sig.n != b->sig.n)
+		return 0;
+	for (size_t i = 0; i < a->sig.n; i++)
+		if (strcmp(a->sig.v[i], b->sig.v[i]))
+			return 0;
+	return 1;
+}
+
+#define MAX_HOPS 5
+
+/*
+ * One UNLINK of a redirected key on host:port (after ASKING for ASK).
+ * Returns 0 when done (counted), 1 with host, port and ask updated when
+ * redirected again, -1 on errors.
+ */
+static int
+unlink_at(struct scan *s, const struct redirect *rd, char **host, int *port,
+	  int *ask, struct err *e)
+{
+	const char *asking[] = { "ASKING" };
+	const char *argv[] = { s->use_del ? "DEL" : "UNLINK", rd->key };
+	size_t lens[] = { strlen(argv[0]), rd->len };
+	struct sredis_server srv;
+	struct rconn c;
+	redisReply *r = NULL;
+	char *nhost;
+	int ret = -1;
+
+	s->st->redirects++;
+	node_server(s->seed, *host, *port, &srv);
+	if (rc_open(&c, &srv, e) < 0)
+		goto out;
+	if (*ask) {
+		rc_cmd(&c, 1, asking);
+		rc_append(&c, 2, argv, lens);
+		r = rc_expect(&c, "ASKING", e);
+		if (!r)
+			goto out;
+		freeReplyObject(r);
+	} else {
+		rc_append(&c, 2, argv, lens);
+	}
+	r = rc_reply(&c, e);
+	if (!r)
+		goto out;
+	if (r->type == REDIS_REPLY_INTEGER) {
+		s->st->removed += (size_t)r->integer;
+		ret = 0;
+	} else if (r->type == REDIS_REPLY_ERROR &&
+		   sredis_parse_redirect(r->str, &nhost, port, ask) == 0) {
+		if (nhost) {
+			free(*host);
+			*host = nhost;
+		}
+		ret = 1;
+	} else {
+		err_set(e, ERR_SESS_STORE, "Redis '%s' refused %s: %s",
+			srv.shown, argv[0], r->type == REDIS_REPLY_ERROR ?
+			r->str : "unexpected reply");
+	}
+	freeReplyObject(r);
+out:
+	rc_close(&c);
+	sredis_server_release(&srv);
+	return ret;
+}
+
+#define MAX_HOPS 5
+
+/* UNLINK one redirected key where MOVED/ASK send it, a few hops deep. */
+static int
+follow_redirect(struct scan *s, const struct redirect *rd,
+		const char *from_host, struct err *e)
+{
+	char *host = xstrdup(rd->host ? rd->host : from_host);
+	int port = rd->port, ask = rd->ask, r = 1;
+
+	for (int hop = 0; hop < MAX_HOPS && r == 1; hop++)
+		r = unlink_at(s, rd, &host, &port, &ask, e);
+	free(host);
+	if (r == 1)
+		return err_set(e, ERR_SESS_STORE, "Redis Cluster kept "
+			       "redirecting a session key after %d hops (slots "
+			       "migrating?)", MAX_HOPS);
+	return r;
+}
+
+static void
+drop_redirects(struct scan *s)
+{
+	for (size_t i = 0; i < s->nredir; i++) {
+		free(s->redir[i].key);
+		free(s->redir[i].host);
+	}
+	s->nredir = 0;
+}
+
+/* Scan one server (opened on srv); *cluster says what INFO said. */
+static int
+scan_one(struct scan *s, const struct sredis_server *srv, int *cluster,
+	 struct cmap *nodes, struct err *e)
+{
+	struct rconn conn;
+	int ret = -1, cl = 0;
+
+	s->c = &conn;
+	if (rc_open(&conn, srv, e) < 0 ||
+	    server_facts(&conn, s->st, &cl, e) < 0)
+		goto out;
+	s->use_del = atoi_prefix(s->st->server_version) < 4;
+	if (cluster && cl) {
+		/* the seed of a cluster: only its map is wanted */
+		*cluster = 1;
+		ret = read_nodes(&conn, srv, nodes, e);
+		goto out;
+	}
+	s->st->nodes++;
+	if (s->o->on_node)
+		s->o->on_node(srv->shown, s->o->node_data);
+	ret = scan_server(s, e);
+	for (size_t i = 0; ret == 0 && i < s->nredir; i++)
+		if (follow_redirect(s, &s->redir[i], srv->host ? srv->host :
+				    "127.0.0.1", e) < 0)
+			ret = -1;
+	drop_redirects(s);
+out:
+	rc_close(&conn);
+	s->c = NULL;
+	return ret;
+}
+
+/* Every master of the cluster that seed belongs to; nodes is its map. */
+static int
+run_cluster(struct scan *s, const struct sredis_server *seed,
+	    struct cmap *nodes, struct err *e)
+{
+	struct cmap again = { NULL, 0, 0, STRV_INIT };
+	int ret = 0;
+
+	s->cluster = 1;
+	s->batch = 1;
+	s->seed = seed;
+	s->st->cluster = 1;
+	for (int pass = 0; pass < 2 && ret == 0; pass++) {
+		struct cmap *m = pass ? &again : nodes;
+
+		s->st->passes++;
+		s->st->dbsize = 0;
+		s->st->nodes = 0;
+		for (size_t i = 0; i < m->n && ret == 0; i++) {
+			if (m->v[i].failing && !m->v[i].slots)
+				continue;
+			if (m->v[i].failing) {
+				ret = err_set(e, ERR_SESS_STORE, "Redis "
+					      "Cluster master '%s' is failing: "
+					      "the sessions it holds cannot be "
+					      "reached", m->v[i].srv.shown);
+				break;
+			}
+			ret = scan_one(s, &m->v[i].srv, NULL, NULL, e);
+		}
+		if (ret != 0 || pass || s->o->act != SREDIS_CLEAR ||
+		    s->o->dry_run)
+			break;
+		/* keys that moved during the pass may have been missed */
+		{
+			struct rconn c;
+			int r2 = -1;
+
+			if (rc_open(&c, seed, e) == 0)
+				r2 = read_nodes(&c, seed, &again, e);
+			rc_close(&c);
+			if (r2 < 0)
+				ret = -1;
+			else if (same_map(nodes, &again))
+				break;
+		}
+	}
+	cmap_release(&again);
+	return ret;
+}
+
+int
+sredis_cluster_masters(const char *text, const struct sredis_server *seed,
+		       struct strv *masters, struct strv *failing,
+		       struct err *e)
+{
+	struct cmap m = { NULL, 0, 0, STRV_INIT };
+	char *copy = xstrdup(text);
+	int ret = parse_nodes(copy, seed, &m, e);
+
+	for (size_t i = 0; ret == 0 && i < m.n; i++)
+		if (!m.v[i].failing)
+			strv_push(masters, m.v[i].srv.shown);
+		else if (m.v[i].slots)
+			strv_push(failing, m.v[i].srv.shown);
+	cmap_release(&m);
+	free(copy);
+	return ret;
+}
+
 int
 sredis_run(const struct sredis_cache *c, const struct sredis_opts *o,
 	   sredis_visit_fn visit, void *data, struct sredis_stats *st,
@@ -1377,21 +1908,26 @@ sredis_run(const struct sredis_cache *c, const struct sredis_opts *o,
 	s.st = st;
 	s.visit = visit;
 	s.data = data;
+	s.batch = o->batch ? o->batch : 1;
 	sredis_key_base(c, o->kind, &s.base);
 	for (size_t i = 0; i < n && ret == 0; i++) {
-		struct rconn conn;
+		struct cmap nodes = { NULL, 0, 0, STRV_INIT };
+		int cluster = 0;
 
-		s.c = &conn;
-		if (rc_open(&conn, &c->servers[i], e) < 0 ||
-		    server_facts(&conn, st, e) < 0)
-			ret = -1;
-		else {
-			s.use_del = atoi_prefix(st->server_version) < 4;
-			ret = scan_server(&s, e);
-		}
-		rc_close(&conn);
-		s.c = NULL;
+		ret = scan_one(&s, &c->servers[i], &cluster, &nodes, e);
+		if (ret == 0 && cluster && c->sharded)
+			ret = err_set(e, ERR_SESS_CONFIG, "Redis '%s' is a "
+				      "Redis Cluster node: a ShardClient over "
+				      "cluster nodes is not supported",
+				      c->servers[i].shown);
+		else if (ret == 0 && cluster)
+			ret = run_cluster(&s, &c->servers[i], &nodes, e);
+		cmap_release(&nodes);
+		if (cluster)
+			break;
 	}
+	drop_redirects(&s);
+	free(s.redir);
 	sbuf_release(&s.base);
 	sbuf_release(&s.hint);
 	return ret;

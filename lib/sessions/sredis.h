@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "sbuf.h"
+#include "strv.h"
 
 /* One Redis server as redis-py's from_url() would connect to it. */
 struct sredis_server {
@@ -105,10 +106,15 @@ struct sredis_opts {
 	/* after each SCAN: session keys so far (total is 0: unknown) */
 	void (*progress)(size_t done, size_t total, void *data);
 	void *progress_data;
+	/* each server as its scan starts (shown name; a cluster's second
+	 * pass names its masters again) */
+	void (*on_node)(const char *shown, void *data);
+	void *node_data;
 };
 
 #define SREDIS_OPTS_INIT                                                       \
-	{ SREDIS_KIND_CACHE, SREDIS_SCAN, 0, 0, 0, 250, 100, NULL, NULL }
+	{ SREDIS_KIND_CACHE, SREDIS_SCAN, 0, 0, 0, 250, 100, NULL, NULL,      \
+	  NULL, NULL }
 
 struct sredis_entry {
 	const char *hint;   /* base + first 8 key characters + "..." */
@@ -129,18 +135,55 @@ struct sredis_stats {
 	size_t no_ttl;	     /* keys without a TTL */
 	int64_t min_ttl_ms;  /* with_sizes, keys with a TTL */
 	int64_t max_ttl_ms;
-	size_t dbsize;	     /* DBSIZE of the (last) database scanned */
+	size_t dbsize;	     /* sum of DBSIZE over the servers scanned */
 	size_t scans;	     /* SCAN calls */
 	char server_version[32];
+	int cluster;	     /* the server is a Redis Cluster node */
+	size_t redirects;    /* cluster: MOVED/ASK replies followed */
+	size_t passes;	     /* cluster: passes over every master (1, or
+				2 when the slot map changed meanwhile) */
+	size_t nodes;	     /* servers scanned (cluster: masters; replicas
+				are never touched) */
 };
+
+/*
+ * The masters in CLUSTER NODES text, as sredis_run() reaches them (the
+ * seed's credentials, host:port from the text, an empty ip being the
+ * seed's host): shown names of the usable ones appended to masters, of
+ * failing ones (fail, noaddr) that serve slots to failing. Replicas are
+ * left out. Fails (ERR_SESS_STORE) on a malformed line or no master.
+ */
+int sredis_cluster_masters(const char *text, const struct sredis_server *seed,
+			   struct strv *masters, struct strv *failing,
+			   struct err *e);
+
+/*
+ * A MOVED or ASK error reply: "MOVED <slot> <host>:<port>". *host is
+ * allocated (NULL when the reply names no host: the node that answered);
+ * *ask is 1 for ASK. -1 for any other text.
+ */
+int sredis_parse_redirect(const char *msg, char **host, int *port, int *ask);
 
 /*
  * Connect to each server that holds sessions (the primary, or every
  * server when sharded), AUTH, SELECT the db, then SCAN for the session
  * keys of kind and apply act. visit (may be NULL) sees each key; a
- * non-zero return stops (returns 1). Fails with ERR_SESS_STORE when a
- * server cannot be reached or refuses (message names it, password
- * masked), ERR_SESS_CONFIG for a Redis Cluster node.
+ * non-zero return stops (returns 1).
+ *
+ * When the primary says cluster_enabled:1 (Redis Cluster: django-redis
+ * with a cluster REDIS_CLIENT_CLASS, the LOCATION being any node), every
+ * master listed by CLUSTER NODES is scanned in turn with the primary's
+ * credentials and TLS settings, each key unlinked on the master that
+ * listed it (one key per UNLINK: keys of different slots cannot share a
+ * command); MOVED and ASK replies (slots migrating meanwhile) are followed
+ * to the node they name, a few hops at most. If CLEAR (not a dry run)
+ * sees the slot map change during its pass it makes a second pass.
+ * Replicas are never touched. A failing master that serves slots fails
+ * the run.
+ *
+ * st (may be NULL) is filled in every case. Fails with ERR_SESS_STORE
+ * when a server cannot be reached or refuses (message names it, password
+ * masked), ERR_SESS_CONFIG for a ShardClient over cluster nodes.
  */
 int sredis_run(const struct sredis_cache *c, const struct sredis_opts *o,
 	       sredis_visit_fn visit, void *data, struct sredis_stats *st,

@@ -22,7 +22,7 @@ TARGETS = sorted(os.path.basename(f)[len("fuzz-"):-2]
 
 def test_there_are_targets():
     assert {"configxml", "loadfmt", "export", "pyjson", "shlex",
-            "nginx"} <= set(TARGETS)
+            "nginx", "caches"} <= set(TARGETS)
 
 
 @pytest.mark.parametrize("target", TARGETS)

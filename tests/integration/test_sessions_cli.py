@@ -710,3 +710,159 @@ def test_file_vectors_through_the_cli(omerodir, tmp_path, ver, col):
     err = r.stderr.decode()
     for name in crash:
         assert name[:len("sessionid") + 8] in err and name not in err
+
+
+# --- cached_db engine (SQLite + Redis) -----------------------------------------
+
+CACHED_DB = r'''
+import json, sys
+mode, conf = sys.argv[1], json.loads(sys.argv[2])
+import django
+from django.conf import settings
+settings.configure(
+    SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
+                           "NAME": conf["db"]}},
+    CACHES=conf["caches"],
+    INSTALLED_APPS=["django.contrib.sessions"],
+    SECRET_KEY="cached-db-test-secret-key-0123456789-abcdefghijkl",
+    SESSION_COOKIE_AGE=%(age)d, USE_TZ=True)
+django.setup()
+from django.core.management import call_command
+from django.contrib.sessions.backends.cached_db import SessionStore
+out = {"django": django.get_version()}
+if mode == "make":
+    call_command("migrate", "sessions", verbosity=0)
+    keys = {}
+    for i, exp in enumerate([None, None, None, None, 300, 0, -5, None]):
+        s = SessionStore()
+        s["user_id"] = i
+        if exp is not None:
+            s.set_expiry(exp)
+        s.save()
+        keys["s%%d" %% i] = s.session_key
+    out["keys"] = keys
+elif mode == "clearsessions":
+    call_command("clearsessions")
+else:
+    out["loaded"] = {k: SessionStore(session_key=k).load()
+                     for k in sys.argv[3:]}
+print(json.dumps(out))
+''' % {"age": AGE}
+
+
+def cached_db_versions():
+    out = [("3.2", None, "django_redis.cache.RedisCache")]
+    for ver, path in django_paths():
+        out.append((ver, path, "django.core.cache.backends.redis.RedisCache"))
+    return out
+
+
+def copy_redis(src, dst, db):
+    """Every key of SRC's database DB into DST's, with its TTL."""
+    s, d = src.client(db=db), dst.client(db=db)
+    for k in s.keys("*"):
+        ttl = s.pttl(k)
+        d.restore(k, ttl if ttl > 0 else 0, s.dump(k), replace=True)
+
+
+@pytest.mark.parametrize("ver,path,backend", cached_db_versions())
+def test_cached_db_purge_and_clear_match_django(omerodir, redis_factory,
+                                                tmp_path, ver, path, backend):
+    """cached_db: purge-expired deletes the rows Django's clearsessions
+    deletes and, like it, leaves the cache alone (the cache copies expire
+    with their TTL); clear removes the rows AND the cache copies, after
+    which Django finds none of the sessions."""
+    orig, copy = redis_factory(), redis_factory()
+    db = 5
+    kind = "omero:3:django.contrib.sessions.cached_db"
+
+    def conf(dbfile, srv):
+        return {"db": str(dbfile), "caches": {"default": {
+            "BACKEND": backend, "LOCATION": srv.url(db=db),
+            "KEY_PREFIX": "omero", "VERSION": 3}}}
+
+    def django(mode, c, *args):
+        env = dict(os.environ)
+        if path:
+            env["PYTHONPATH"] = path
+        p = subprocess.run(["/usr/bin/python3", "-c", CACHED_DB, mode,
+                            json.dumps(c)] + list(args), capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    dbfile = tmp_path / "orig.sqlite3"
+    made = django("make", conf(dbfile, orig))
+    assert made["django"].startswith(ver)
+    keys = made["keys"]
+    rc = orig.client(db=db)
+    # set_expiry(-5): the row expired at once and Django cached nothing
+    assert not rc.exists(kind + keys["s6"])
+    assert all(rc.exists(kind + keys[n]) for n in keys if n != "s6")
+    with sqlite3.connect(dbfile) as c:
+        c.execute("UPDATE django_session SET expire_date = '2001-02-03 "
+                  "04:05:06.123456' WHERE session_key IN (?, ?)",
+                  (keys["s0"], keys["s1"]))
+    # unrelated keys next to the session copies
+    k = key(32, 77)
+    for other in ("omero:3:django.contrib.sessions.cache" + k,
+                  "omero:2:django.contrib.sessions.cached_db" + k,
+                  ":3:django.contrib.sessions.cached_db" + k,
+                  kind + k.upper(), "omero:3:views.decorators.cache.x"):
+        rc.set(other, b"x", ex=3600)
+    cfile = tmp_path / "copy.sqlite3"
+    shutil.copy(dbfile, cfile)
+    copy_redis(orig, copy, db)
+
+    def rows(f):
+        with sqlite3.connect(f) as c:
+            return {r for (r,) in c.execute(
+                "SELECT session_key FROM django_session")}
+
+    def rkeys(srv):
+        return set(srv.client(db=db).keys("*"))
+
+    assert rows(cfile) == rows(dbfile) and rkeys(copy) == rkeys(orig)
+    django("clearsessions", conf(dbfile, orig))
+    rows_django, keys_django = rows(dbfile), rkeys(orig)
+
+    write_config(omerodir, {
+        "omero.web.session_engine":
+            "django.contrib.sessions.backends.cached_db",
+        "omero.web.databases": json.dumps({"default": {
+            "ENGINE": "django.db.backends.sqlite3", "NAME": str(cfile)}}),
+        "omero.web.caches": json.dumps(conf(cfile, copy)["caches"]),
+        "omero.web.django_additional_settings": json.dumps(
+            [["USE_TZ", True]]),
+        "omero.web.session_cookie_age": str(AGE)})
+    v = ["--django-version", ver]
+    r = owctl(omerodir, "sessions", "info", "--json", *v)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["expired"] == 3
+    r = owctl(omerodir, "sessions", "purge-expired", *v)
+    assert r.returncode == 0, r.stderr
+    assert b"removed 3 expired sessions" in r.stdout
+    assert rows(cfile) == rows_django == {keys[n] for n in keys} - \
+        {keys["s0"], keys["s1"], keys["s6"]}
+    # Django's clearsessions leaves the cache alone, and so does owctl:
+    # the purged sessions' copies stay until their TTL (Django would
+    # still serve them from the cache meanwhile)
+    assert rkeys(copy) == keys_django
+    assert (kind + keys["s0"]).encode() in keys_django
+    assert django("load", conf(dbfile, orig), keys["s0"])["loaded"] == \
+        {keys["s0"]: {"user_id": 0}}
+
+    before = rkeys(copy)
+    r = owctl(omerodir, "sessions", "clear", "--yes", "--json", *v)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)           # one JSON document
+    assert res["removed"] == len(rows_django)
+    copies = {x for x in before if x.startswith(kind.encode()) and
+              x[len(kind):].isalnum() and x[len(kind):].islower()}
+    assert len(copies) == 7
+    assert res["cache_keys"]["removed"] == len(copies)
+    assert rows(cfile) == set()
+    assert rkeys(copy) == before - copies
+    loaded = django("load", conf(cfile, copy), *keys.values())["loaded"]
+    assert loaded == {k: {} for k in keys.values()}

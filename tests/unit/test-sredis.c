@@ -105,6 +105,24 @@ test_sredis_url_forms(void **state)
 	assert_int_equal(s.db, 0);
 	sredis_server_release(&s);
 
+	/* a query password is masked too; query values are unquoted twice
+	 * (parse_qs, then redis-py's unquote) */
+	url("redis://h/1?password=p%2541ss%2Bx&db=2#frag", &s);
+	assert_string_equal(s.password, "pAss+x");
+	assert_int_equal(s.db, 2);
+	assert_string_equal(s.shown, "redis://h/1?password=***&db=2#frag");
+	sredis_server_release(&s);
+
+	memset(&s, 0, sizeof(s));
+	/* a db redis-py would take but SELECT refuses */
+	assert_int_equal(sredis_parse_url("redis://h/-1", &s, &e), -1);
+	assert_int_equal(e.code, ERR_SESS_CONFIG);
+	err_clear(&e);
+	assert_int_equal(sredis_parse_url("redis://h/99999999999", &s, &e),
+			 -1);
+	err_clear(&e);
+	sredis_server_release(&s);
+
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(sredis_parse_url("127.0.0.1:6379", &s, &e), -1);
 	assert_int_equal(e.code, ERR_SESS_CONFIG);
@@ -249,6 +267,93 @@ test_sredis_session_key_names(void **state)
 						   bl));
 }
 
+static void
+test_sredis_redirect_replies(void **state)
+{
+	char *host;
+	int port, ask;
+
+	(void)state;
+	assert_int_equal(sredis_parse_redirect("MOVED 3999 127.0.0.1:6381",
+					       &host, &port, &ask), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 6381);
+	assert_false(ask);
+	free(host);
+	assert_int_equal(sredis_parse_redirect("ASK 16383 [::1]:7000", &host,
+					       &port, &ask), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 7000);
+	assert_true(ask);
+	free(host);
+	assert_int_equal(sredis_parse_redirect("MOVED 0 fe80::1:7001", &host,
+					       &port, &ask), 0);
+	assert_string_equal(host, "fe80::1");
+	free(host);
+	/* Redis 7: an unknown endpoint is empty: the node asked */
+	assert_int_equal(sredis_parse_redirect("MOVED 12 :7002", &host, &port,
+					       &ask), 0);
+	assert_null(host);
+	assert_int_equal(port, 7002);
+	assert_int_equal(sredis_parse_redirect("MOVED 16384 h:1", &host,
+					       &port, &ask), -1);
+	assert_int_equal(sredis_parse_redirect("MOVED 1 h", &host, &port,
+					       &ask), -1);
+	assert_int_equal(sredis_parse_redirect("MOVED 1 h:0", &host, &port,
+					       &ask), -1);
+	assert_int_equal(sredis_parse_redirect("CROSSSLOT Keys in request "
+					       "don't hash to the same slot",
+					       &host, &port, &ask), -1);
+	assert_int_equal(sredis_parse_redirect("ERR x", &host, &port, &ask),
+			 -1);
+}
+
+static void
+test_sredis_cluster_nodes_text(void **state)
+{
+	/* CLUSTER NODES of Redis 7.0: three masters (one failing, one
+	 * without address, one migrating a slot), two replicas */
+	static const char text[] =
+		"c2260c16 127.0.0.1:27110@37110 master - 0 1795610958892 2 "
+		"connected 5461-10922 [5461->-18876000]\n"
+		"18876000 :29391@39391 myself,master - 0 0 3 connected "
+		"10923-16383 [5461-<-c2260c16]\n"
+		"12a961e1 10.0.0.9:31224@41224 master,fail - 0 0 1 "
+		"disconnected 0-5460\n"
+		"77777777 10.0.0.8:31225@41225 master,fail - 0 0 9 "
+		"disconnected\n"
+		"aaaaaaaa 127.0.0.1:27111@37111 slave c2260c16 0 0 2 "
+		"connected\n"
+		"bbbbbbbb [::1]:27112@37112,host.example slave 18876000 0 0 3 "
+		"connected\n";
+	struct sredis_server seed;
+	struct strv m = STRV_INIT, f = STRV_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	url("redis://web:pw@seed.example:29391/0", &seed);
+	assert_int_equal(sredis_cluster_masters(text, &seed, &m, &f, &e), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.v[0], "redis://web:***@127.0.0.1:27110");
+	/* an empty ip: the address the seed was reached at */
+	assert_string_equal(m.v[1], "redis://web:***@seed.example:29391");
+	assert_int_equal(f.n, 1); /* the failing master without slots: none */
+	assert_string_equal(f.v[0], "redis://web:***@10.0.0.9:31224");
+	strv_release(&m);
+	strv_release(&f);
+	assert_int_equal(sredis_cluster_masters("garbage\n", &seed, &m, &f,
+						&e), -1);
+	assert_int_equal(e.code, ERR_SESS_STORE);
+	err_clear(&e);
+	assert_int_equal(sredis_cluster_masters("a 1:2@3 slave b 0 0 1 "
+						"connected\n", &seed, &m, &f,
+						&e), -1);
+	err_clear(&e);
+	strv_release(&m);
+	strv_release(&f);
+	sredis_server_release(&seed);
+}
+
 int
 main(void)
 {
@@ -258,6 +363,8 @@ main(void)
 		cmocka_unit_test(test_sredis_django_backend_options),
 		cmocka_unit_test(test_sredis_refuses_what_it_cannot_manage),
 		cmocka_unit_test(test_sredis_session_key_names),
+		cmocka_unit_test(test_sredis_redirect_replies),
+		cmocka_unit_test(test_sredis_cluster_nodes_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

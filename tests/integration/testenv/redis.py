@@ -62,10 +62,11 @@ class RedisServer:
 
 
 def start_redis(workdir, *, host="127.0.0.1", port=None, password=None,
-                unixsocket=False, startup_timeout=10.0):
+                unixsocket=False, startup_timeout=10.0, extra_conf=()):
     """Start redis-server in WORKDIR (created) and wait for PING.
 
-    UNIXSOCKET True adds WORKDIR/redis.sock.  Raises RedisError.
+    UNIXSOCKET True adds WORKDIR/redis.sock; EXTRA_CONF lines are added to
+    redis.conf ("%(port)d" in them is the port).  Raises RedisError.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ def start_redis(workdir, *, host="127.0.0.1", port=None, password=None,
             conf.append("requirepass %s" % password)
         if sock:
             conf += ["unixsocket %s" % sock, "unixsocketperm 700"]
+        conf += [line % {"port": p} for line in extra_conf]
         cf = workdir / "redis.conf"
         cf.write_text("\n".join(conf) + "\n")
         proc = procs.spawn([REDIS_SERVER, cf], name="redis-server %s" % workdir,
