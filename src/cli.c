@@ -191,3 +191,86 @@ cli_seconds(const char *s)
 		return -1;
 	return d;
 }
+
+int
+cli_bad_option(struct ctx *ctx, char **argv)
+{
+	return cli_usage(ctx, "unrecognized option '%s'", argv[optind - 1]);
+}
+
+void
+cli_print_commands(FILE *f, const struct command *table)
+{
+	for (const struct command *c = table; c->name; c++)
+		fprintf(f, "  %s %s\n      %s\n", c->name, c->usage,
+			c->summary);
+}
+
+/*
+ * Is the option getopt just rejected -q/--quiet or -v/--verbose (and the
+ * table has no option of its own with that letter)? Then set verbosity.
+ */
+static int
+verbosity_opt(struct cli_getopt *g)
+{
+	const char *w = g->argv[optind - 1];
+	int v = 0;
+
+	if (optopt == 'q' || optopt == 'v') {
+		if (strchr(g->shortopts, optopt))
+			return 0;	/* its own -q/-v without argument */
+		for (const struct option *o = g->longopts; o->name; o++)
+			if (o->val == optopt)
+				return 0;	/* --NAME with no argument */
+		v = optopt == 'q' ? -1 : 1;
+	} else if (!optopt && !strcmp(w, "--quiet")) {
+		v = -1;
+	} else if (!optopt && !strcmp(w, "--verbose")) {
+		v = 1;
+	}
+	if (v)
+		g->ctx->verbosity = v;
+	return v != 0;
+}
+
+int
+cli_getopt(struct cli_getopt *g)
+{
+	int c;
+
+	if (!g->started) {
+		optind = 0;	/* 0, not 1: glibc re-initialises its state */
+		g->started = 1;
+	}
+	do
+		c = getopt_long(g->argc, g->argv, g->shortopts, g->longopts,
+				NULL);
+	while (c == '?' && verbosity_opt(g));
+	if (c == 'h') {
+		print_usage_line(stdout, g->ctx);
+		if (g->subcommands) {
+			putchar('\n');
+			cli_print_commands(stdout, g->subcommands);
+		}
+		if (g->help)
+			printf("\n%s", g->help);
+		g->status = 0;
+		return CLI_OPT_EXIT;
+	}
+	if (c == '?' || c == ':') {
+		g->status = cli_bad_option(g->ctx, g->argv);
+		return CLI_OPT_EXIT;
+	}
+	return c;
+}
+
+int
+cli_operands(struct ctx *ctx, int argc, char **argv, int min, int max)
+{
+	if (argc - optind < min)
+		return cli_usage(ctx, "too few arguments");
+	if (max >= 0 && argc - optind > max)
+		return cli_usage(ctx, "unrecognized arguments: %s",
+				 argv[optind + max]);
+	return -1;
+}

@@ -96,22 +96,6 @@ print_sbuf(const struct sbuf *sb)
 	fwrite(sb->buf, 1, sb->len, stdout);
 }
 
-/* getopt_long over a subcommand's argv; resets state for reuse. */
-static int
-next_opt(int argc, char **argv, const char *shortopts,
-	 const struct option *longopts)
-{
-	return getopt_long(argc, argv, shortopts, longopts, NULL);
-}
-
-static int
-bad_option(struct ctx *ctx, char **argv)
-{
-	return cli_usage(ctx, "unrecognized option '%s'", argv[optind - 1]);
-}
-
-#define HELP_OPT { "help", no_argument, NULL, 'h' }
-
 static int
 run_readonly(struct ctx *ctx, void (*fn)(struct cfg_store *, struct sbuf *))
 {
@@ -132,28 +116,70 @@ run_readonly(struct ctx *ctx, void (*fn)(struct cfg_store *, struct sbuf *))
 	return 0;
 }
 
-/* Parse only -h/--help; return -1 to continue, else an exit status. */
+/*
+ * Parse only -h/--help and check the operands' number; return -1 to
+ * continue, else an exit status.
+ */
 static int
 only_help(int argc, char **argv, struct ctx *ctx, int min, int max)
 {
-	static const struct option opts[] = { HELP_OPT, { NULL, 0, NULL, 0 } };
-	int c;
+	static const struct option opts[] = { CLI_OPT_HELP, CLI_OPT_END };
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "+h", opts)) != -1) {
-		if (c == 'h')
-			return cli_help_sub(ctx);
-		return bad_option(ctx, argv);
-	}
-	if (argc - optind < min)
-		return cli_usage(ctx, "too few arguments");
-	if (max >= 0 && argc - optind > max)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + max]);
-	return -1;
+	if (cli_getopt(&g) == CLI_OPT_EXIT)
+		return g.status;
+	return cli_operands(ctx, argc, argv, min, max);
 }
 
 /* get / list */
+
+/*
+ * `get --json` (owctl.config.get/1): the active profile's properties (the
+ * keys asked for, else all but the internal two), sorted, passwords masked
+ * unless show; keys asked for but not set are listed in "missing".
+ */
+static void
+get_json(struct cfg_store *s, const struct strv *keys, int show,
+	 struct sbuf *out)
+{
+	struct cfg_item *items;
+	size_t n = profile_items_ex(cfg_profile(s), &items, 1);
+	const char *version = cfgop_version(s);
+	json_t *j = json_object(), *props = json_object();
+	json_t *missing = json_array();
+	char *txt;
+
+	json_object_set_new(j, "schema", json_string("owctl.config.get/1"));
+	json_object_set_new(j, "path", json_string(s->path));
+	json_object_set_new(j, "profile", json_string(cfg_active(s)));
+	json_object_set_new(j, "version", version ? json_string(version) :
+			    json_null());
+	for (size_t i = 0; i < n; i++) {
+		const char *k = items[i].key, *v = items[i].value;
+
+		if (keys->n ? strv_find(keys, k) < 0 :
+		    !strcmp(k, CFG_KEY_VERSION) || !strcmp(k, CFG_KEY_PROFILE))
+			continue;
+		if (!show && *v && cfgop_is_password_key(k))
+			v = "********";
+		json_object_set_new(props, k, json_string(v));
+	}
+	for (size_t i = 0; i < keys->n; i++)
+		if (!json_object_get(props, keys->v[i]) &&
+		    strv_find(keys, keys->v[i]) == (long)i)	/* first time */
+			json_array_append_new(missing,
+					      json_string(keys->v[i]));
+	json_object_set_new(j, "properties", props);
+	if (keys->n)
+		json_object_set_new(j, "missing", missing);
+	else
+		json_decref(missing);
+	txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	sbuf_addf(out, "%s\n", txt);
+	free(txt);
+	json_decref(j);
+	free(items);
+}
 
 static int
 do_get(int argc, char **argv, struct ctx *ctx, int deprecated_list)
@@ -161,16 +187,17 @@ do_get(int argc, char **argv, struct ctx *ctx, int deprecated_list)
 	static const struct option opts[] = {
 		{ "show-password", no_argument, NULL, 's' },
 		{ "hide-password", no_argument, NULL, 'H' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct strv keys = STRV_INIT;
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
 	struct sbuf out = SBUF_INIT;
 	int c, show = 0, ret;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 's':
 			show = 1;
@@ -178,15 +205,15 @@ do_get(int argc, char **argv, struct ctx *ctx, int deprecated_list)
 		case 'H':
 			show = 0;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
+		case 'j':
+			ctx->json = 1;
+			break;
 		}
 	}
-	if (deprecated_list && optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if (deprecated_list && (c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	for (int i = optind; i < argc; i++)
 		strv_push(&keys, argv[i]);
 	s = store_begin(ctx, 0, &own, &e);
@@ -197,7 +224,10 @@ do_get(int argc, char **argv, struct ctx *ctx, int deprecated_list)
 	if (deprecated_list)
 		cli_err("WARNING: \"config list\" is deprecated, use \"config "
 			"get\" instead");
-	cfgop_get(s, &keys, show, &out);
+	if (ctx->json)
+		get_json(s, &keys, show, &out);
+	else
+		cfgop_get(s, &keys, show, &out);
 	ret = store_end(s, &own, 0, &e);
 	strv_release(&keys);
 	if (ret < 0) {
@@ -222,6 +252,27 @@ config_list(int argc, char **argv, struct ctx *ctx)
 }
 
 /* set */
+
+/*
+ * --report prints omero's "Changed: ..." line on every call (omero prints
+ * one for `set` whether or not the value differed); --report=changed only
+ * when the value did change, so that Ansible's changed_when can use it.
+ */
+enum { REPORT_NONE, REPORT_ALWAYS, REPORT_CHANGED };
+
+/* Parse --report's optional value; -1 when valid, else an exit status. */
+static int
+report_opt(struct ctx *ctx, const char *arg, int *report)
+{
+	if (!arg)
+		*report = REPORT_ALWAYS;
+	else if (!strcmp(arg, "changed"))
+		*report = REPORT_CHANGED;
+	else
+		return cli_usage(ctx, "--report: invalid value '%s' (only "
+				 "'changed')", arg);
+	return -1;
+}
 
 /* `set a=b`: omero-py prints a hint and sets nothing; so do we, but exit 2. */
 static int
@@ -256,36 +307,33 @@ static int
 config_set(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "report", no_argument, NULL, 'r' },
+		{ "report", optional_argument, NULL, 'r' },
 		{ "file", required_argument, NULL, 'f' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "f:h", opts, ctx);
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
 	struct sbuf val = SBUF_INIT;
-	const char *file = NULL, *key, *value;
-	int c, report = 0;
+	const char *file = NULL, *key, *value, *after;
+	char *before = NULL;
+	int c, report = REPORT_NONE, changed, save;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "f:h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'r':
-			report = 1;
+			if ((c = report_opt(ctx, optarg, &report)) >= 0)
+				return c;
 			break;
 		case 'f':
 			file = optarg;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (argc - optind < 1)
-		return cli_usage(ctx, "too few arguments");
-	if (argc - optind > 2)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + 2]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 1, 2)) >= 0)
+		return c;
 	key = argv[optind];
 	value = argc - optind > 1 ? argv[optind + 1] : NULL;
 	if (file && strcmp(file, "-") && !fs_exists(file))
@@ -317,11 +365,22 @@ config_set(int argc, char **argv, struct ctx *ctx)
 			goto fail;
 		}
 		value = val.buf;
-		report = 0;	/* omero-py reports nothing on this path */
+		if (report == REPORT_ALWAYS)
+			report = REPORT_NONE;	/* omero-py: nothing here */
 	}
+	if (profile_get(cfg_profile(s), key))
+		before = xstrdup(profile_get(cfg_profile(s), key));
 	if (cfgop_set(s, key, value, &e) < 0)
 		goto fail;
-	if (store_end(s, &own, 1, &e) < 0) {
+	/* changed: what `config get KEY` shows (a later duplicate wins) */
+	after = profile_get(cfg_profile(s), key);
+	changed = before && after ? strcmp(before, after) != 0 :
+		  before != after;
+	/* omero rewrites config.xml every time; --report=changed does not */
+	save = report != REPORT_CHANGED || changed;
+	if (report == REPORT_CHANGED && !changed)
+		report = REPORT_NONE;
+	if (store_end(s, &own, save, &e) < 0) {
 		s = NULL;
 		goto fail;
 	}
@@ -329,11 +388,13 @@ config_set(int argc, char **argv, struct ctx *ctx)
 		printf("Changed: Set %s:%s\n", key, value);
 	else if (report)
 		printf("Changed: Removed %s\n", key);
+	free(before);
 	sbuf_release(&val);
 	return 0;
 fail:
 	if (s == &own)
 		cfg_close(&own);
+	free(before);
 	sbuf_release(&val);
 	return cli_fail(&e);
 }
@@ -344,36 +405,32 @@ static int
 config_append_remove(int argc, char **argv, struct ctx *ctx, int append)
 {
 	static const struct option opts[] = {
-		{ "report", no_argument, NULL, 'r' },
+		{ "report", optional_argument, NULL, 'r' },
 		{ "set", no_argument, NULL, 's' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
-	int c, report = 0, set_only = 0, changed = 1, r;
+	int c, report = REPORT_NONE, set_only = 0, changed = 1, r;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'r':
-			report = 1;
+			if ((c = report_opt(ctx, optarg, &report)) >= 0)
+				return c;
 			break;
 		case 's':
 			if (!append)
-				return bad_option(ctx, argv);
+				return cli_bad_option(ctx, argv);
 			set_only = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage(ctx, "too few arguments");
-	if (argc - optind > 2)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + 2]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 2, 2)) >= 0)
+		return c;
 	s = store_begin(ctx, 1, &own, &e);
 	if (!s)
 		return cli_fail(&e);
@@ -553,25 +610,23 @@ fail:
 static int
 config_load(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option opts[] = { HELP_OPT, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { CLI_OPT_HELP, CLI_OPT_END };
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "qh", opts, ctx);
 	struct load_list entries = LOAD_LIST_INIT;
 	struct cfg_store own, *s = NULL;
 	struct err e = ERR_INIT;
 	struct sbuf text = SBUF_INIT;
 	int c, quiet = 0, nfiles;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "qh", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	nfiles = argc - optind;
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "-") && !fs_exists(argv[i]))
@@ -794,8 +849,9 @@ config_export(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "all-profiles", no_argument, NULL, 'a' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct cfgexp x = CFGEXP_INIT;
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
@@ -803,21 +859,17 @@ config_export(int argc, char **argv, struct ctx *ctx)
 	const char *file;
 	int c, all = 0, ret = 0;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'a':
 			all = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + 1]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 1)) >= 0)
+		return c;
 	file = optind < argc ? argv[optind] : "-";
 	s = store_begin(ctx, 0, &own, &e);
 	if (!s)
@@ -844,8 +896,9 @@ config_import(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "replace", no_argument, NULL, 'r' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct cfgexp x = CFGEXP_INIT;
 	struct cfg_store own, *s = NULL;
 	struct err e = ERR_INIT;
@@ -853,18 +906,15 @@ config_import(int argc, char **argv, struct ctx *ctx)
 	const char *file;
 	int c, replace = 0;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'r':
 			replace = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	if (argc - optind != 1)
 		return cli_usage(ctx, argc - optind ? "too many arguments" :
 				 "too few arguments");
@@ -919,8 +969,9 @@ config_validate(int argc, char **argv, struct ctx *ctx)
 	static const struct option opts[] = {
 		{ "target-version", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct finding_list fl = FINDING_LIST_INIT;
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
@@ -929,8 +980,7 @@ config_validate(int argc, char **argv, struct ctx *ctx)
 	size_t n, nerr;
 	int c;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 't':
 			target = optarg;
@@ -938,15 +988,12 @@ config_validate(int argc, char **argv, struct ctx *ctx)
 		case 'j':
 			ctx->json = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	s = store_begin(ctx, 0, &own, &e);
 	if (!s)
 		return cli_fail(&e);
@@ -958,12 +1005,14 @@ config_validate(int argc, char **argv, struct ctx *ctx)
 	}
 	free(kv);
 	if (ctx->json) {
-		json_t *j = finding_list_to_json(&fl);
+		json_t *j = json_object();
 		char *txt;
 
+		/* "schema" first, as in every owctl JSON document */
 		json_object_set_new(j, "schema",
 				    json_string("owctl.config.validate/1"));
 		json_object_set_new(j, "profile", json_string(cfg_active(s)));
+		json_object_update_new(j, finding_list_to_json(&fl));
 		txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 		puts(txt);
 		free(txt);
@@ -993,26 +1042,24 @@ config_explain(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "show-password", no_argument, NULL, 's' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct cfg_store own, *s;
 	struct err e = ERR_INIT;
 	struct sbuf out = SBUF_INIT;
 	unsigned int flags = 0;
 	int c;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 's':
 			flags |= CFG_EXPLAIN_SHOW_SECRETS;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	if (argc - optind != 1)
 		return cli_usage(ctx, argc - optind ? "too many arguments" :
 				 "too few arguments");
@@ -1038,8 +1085,9 @@ config_diff(int argc, char **argv, struct ctx *ctx)
 	static const struct option opts[] = {
 		{ "all-profiles", no_argument, NULL, 'a' },
 		{ "show-password", no_argument, NULL, 's' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct cfgexp a = CFGEXP_INIT, b = CFGEXP_INIT;
 	struct err e = ERR_INIT;
 	struct sbuf out = SBUF_INIT;
@@ -1048,8 +1096,7 @@ config_diff(int argc, char **argv, struct ctx *ctx)
 	int c, all = 0, show = 0, ret;
 	size_t n;
 
-	optind = 0;
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'a':
 			all = 1;
@@ -1057,12 +1104,10 @@ config_diff(int argc, char **argv, struct ctx *ctx)
 		case 's':
 			show = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_usage(ctx, "expected one or two files");
 	if (argc - optind == 1) {
@@ -1101,15 +1146,15 @@ out:
 /* The table */
 
 const struct command config_commands[] = {
-	{ "get", config_get, "[--show-password] [KEY...]",
+	{ "get", config_get, "[--show-password] [--json] [KEY...]",
 	  "print values of the active profile (passwords masked)" },
-	{ "set", config_set, "[--report] [-f FILE] KEY [VALUE]",
+	{ "set", config_set, "[--report[=changed]] [-f FILE] KEY [VALUE]",
 	  "set KEY (or remove it when VALUE is omitted)" },
 	{ "load", config_load, "[-q] [FILE...]",
 	  "read KEY=VALUE lines into the active profile" },
-	{ "append", config_append, "[--report] [--set] KEY VALUE",
+	{ "append", config_append, "[--report[=changed]] [--set] KEY VALUE",
 	  "append a JSON value to the list in KEY" },
-	{ "remove", config_remove, "[--report] KEY VALUE",
+	{ "remove", config_remove, "[--report[=changed]] KEY VALUE",
 	  "remove a JSON value from the list in KEY" },
 	{ "keys", config_keys, "", "list the keys of the active profile" },
 	{ "def", config_def, "[NAME]", "print (or choose) the active profile" },
@@ -1147,14 +1192,14 @@ cmd_config(int argc, char **argv, struct ctx *ctx)
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
 	int c;
 
 	cenv.source = NULL;
 	cenv.wait = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 's':
 			cenv.source = optarg;
@@ -1166,13 +1211,10 @@ cmd_config(int argc, char **argv, struct ctx *ctx)
 						 "of seconds, not '%s'",
 						 optarg);
 			break;
-		case 'h':
-			printf("usage: owctl config %s\n", ctx->usage);
-			return 0;
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	return cli_dispatch(config_commands, argc - optind, argv + optind,
 			    ctx);
 }

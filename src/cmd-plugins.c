@@ -20,14 +20,6 @@ static struct {
 	const char *venv;	/* --venv DIR before the subcommand */
 } penv;
 
-#define HELP_OPT { "help", no_argument, NULL, 'h' }
-
-static int
-bad_option(struct ctx *ctx, char **argv)
-{
-	return cli_usage(ctx, "unrecognized option '%s'", argv[optind - 1]);
-}
-
 /* Everything a subcommand needs: the venv, omero.web.apps, the inventory. */
 struct pstate {
 	struct venv v;
@@ -129,15 +121,15 @@ plugins_list(int argc, char **argv, struct ctx *ctx)
 	static const struct option opts[] = {
 		{ "venv", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	const char *venv = NULL;
 	struct pstate s;
 	struct err e = ERR_INIT;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'V':
 			venv = optarg;
@@ -145,15 +137,12 @@ plugins_list(int argc, char **argv, struct ctx *ctx)
 		case 'j':
 			ctx->json = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	if (pstate_load(&s, ctx, venv, &e) < 0) {
 		pstate_release(&s);
 		return cli_fail(&e);
@@ -221,8 +210,9 @@ plugins_check_cmd(int argc, char **argv, struct ctx *ctx)
 		{ "target", required_argument, NULL, 't' },
 		{ "index", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	const char *venv = NULL, *index = NULL;
 	struct plugin_check_opts o = { 0 };
 	struct pkg_index ix = PKG_INDEX_INIT;
@@ -231,8 +221,7 @@ plugins_check_cmd(int argc, char **argv, struct ctx *ctx)
 	struct err e = ERR_INIT;
 	int c, ret;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'V':
 			venv = optarg;
@@ -246,15 +235,12 @@ plugins_check_cmd(int argc, char **argv, struct ctx *ctx)
 		case 'j':
 			ctx->json = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	if (o.target && !pep440_valid(o.target))
 		return cli_usage(ctx, "--target: invalid version '%s'",
 				 o.target);
@@ -294,25 +280,43 @@ plugins_check_cmd(int argc, char **argv, struct ctx *ctx)
 }
 
 static void
-print_argv(const struct strv *sv)
+print_argv(FILE *f, const struct strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++) {
 		const char *a = sv->v[i];
 		int quote = !*a || strpbrk(a, " \t\n'\"\\$`*?[]{}()<>|&;#~");
 
 		if (quote) {
-			putchar('\'');
+			fputc('\'', f);
 			for (; *a; a++)
 				if (*a == '\'')
-					fputs("'\\''", stdout);
+					fputs("'\\''", f);
 				else
-					putchar(*a);
-			putchar('\'');
+					fputc(*a, f);
+			fputc('\'', f);
 		} else {
-			fputs(a, stdout);
+			fputs(a, f);
 		}
-		putchar(i + 1 < sv->n ? ' ' : '\n');
+		fputc(i + 1 < sv->n ? ' ' : '\n', f);
 	}
+}
+
+/* One line of what pip changed, or one element of "changes" with --json. */
+static void
+report_change(json_t *changes, const char *action, const char *name,
+	      const char *from, const char *to)
+{
+	if (!changes) {
+		if (from && to)
+			printf("%s: %s %s -> %s\n", action, name, from, to);
+		else
+			printf("%s: %s %s\n", action, name, from ? from : to);
+		return;
+	}
+	json_array_append_new(changes, json_pack("{s:s, s:s, s:o, s:o}",
+		"action", action, "name", name,
+		"from", from ? json_string(from) : json_null(),
+		"to", to ? json_string(to) : json_null()));
 }
 
 static int
@@ -323,8 +327,10 @@ plugins_upgrade(int argc, char **argv, struct ctx *ctx)
 		{ "find-links", required_argument, NULL, 'f' },
 		{ "index-url", required_argument, NULL, 'i' },
 		{ "dry-run", no_argument, NULL, 'n' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	const char *venv = NULL, *links = NULL, *url = NULL;
 	struct strv args = STRV_INIT, names = STRV_INIT;
 	struct pstate s;
@@ -332,10 +338,11 @@ plugins_upgrade(int argc, char **argv, struct ctx *ctx)
 	struct proc_opts po = { 0 };
 	struct proc_result pr;
 	struct err e = ERR_INIT;
-	int c, dry = 0, ret = 0;
+	struct sbuf pipout = SBUF_INIT;
+	json_t *changes = NULL;
+	int c, r, dry = 0, ret = 0;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'V':
 			venv = optarg;
@@ -349,24 +356,26 @@ plugins_upgrade(int argc, char **argv, struct ctx *ctx)
 		case 'n':
 			dry = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
+		case 'j':
+			ctx->json = 1;
+			break;
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	if (pstate_load(&s, ctx, venv, &e) < 0) {
 		pstate_release(&s);
 		return cli_fail(&e);
 	}
+	if (ctx->json)
+		changes = json_array();
 	plugins_upgrade_names(&s.inv, &names);
 	if (!names.n) {
-		printf("no plugins to upgrade in %s\n", s.inv.venv);
-		pstate_release(&s);
-		return 0;
+		if (!changes)
+			printf("no plugins to upgrade in %s\n", s.inv.venv);
+		goto out;
 	}
 	strv_push(&args, s.inv.pv.python);
 	strv_push(&args, "-m");
@@ -387,12 +396,21 @@ plugins_upgrade(int argc, char **argv, struct ctx *ctx)
 		strv_push(&args, "--dry-run");
 	for (size_t i = 0; i < names.n; i++)
 		strv_push(&args, names.v[i]);
-	printf("%s ", dry ? "would run (pip --dry-run):" : "running:");
-	print_argv(&args);
+	/* with --json, stdout is the document: pip's output goes to stderr */
+	fflush(stdout);
+	fprintf(changes ? stderr : stdout, "%s ", dry ?
+		"would run (pip --dry-run):" : "running:");
+	print_argv(changes ? stderr : stdout, &args);
 	fflush(stdout);
 	po.argv = (const char *const *)args.v;
-	po.flags = PROC_INHERIT_STDOUT | PROC_INHERIT_STDERR;
-	if (proc_run(&po, &pr, &e) < 0) {
+	po.flags = PROC_INHERIT_STDERR;
+	if (changes)
+		po.out = &pipout;
+	else
+		po.flags |= PROC_INHERIT_STDOUT;
+	r = proc_run(&po, &pr, &e);
+	fwrite(pipout.buf, 1, pipout.len, stderr);
+	if (r < 0) {
 		ret = cli_fail(&e);
 		goto out;
 	}
@@ -414,17 +432,34 @@ plugins_upgrade(int argc, char **argv, struct ctx *ctx)
 		const struct dist *a = dist_list_find(&after.dists, b->key);
 
 		if (!a)
-			printf("removed: %s %s\n", b->name, b->version);
+			report_change(changes, "removed", b->name, b->version,
+				      NULL);
 		else if (strcmp(a->version, b->version))
-			printf("upgraded: %s %s -> %s\n", b->name, b->version,
-			       a->version);
+			report_change(changes, "upgraded", b->name, b->version,
+				      a->version);
 	}
 	for (size_t i = 0; i < after.dists.n; i++)
 		if (!dist_list_find(&s.inv.dists, after.dists.v[i].key))
-			printf("installed: %s %s\n", after.dists.v[i].name,
-			       after.dists.v[i].version);
+			report_change(changes, "installed",
+				      after.dists.v[i].name, NULL,
+				      after.dists.v[i].version);
 	plugins_inventory_release(&after);
 out:
+	if (changes && !ret) {
+		json_t *j = json_pack("{s:s, s:s, s:b, s:o, s:O}", "schema",
+				      "owctl.plugins.upgrade/1", "venv",
+				      s.inv.venv ? s.inv.venv : "", "dry_run",
+				      dry, "plugins", json_array(), "changes",
+				      changes);
+
+		for (size_t i = 0; j && i < names.n; i++)
+			json_array_append_new(json_object_get(j, "plugins"),
+					      json_string(names.v[i]));
+		if (j)
+			print_json(j);
+	}
+	json_decref(changes);
+	sbuf_release(&pipout);
 	strv_release(&args);
 	strv_release(&names);
 	pstate_release(&s);
@@ -438,7 +473,8 @@ const struct command plugins_commands[] = {
 	  "[--venv DIR] [--target VERSION] [--index DIR|URL] [--json]",
 	  "would the plugins work with omero-web VERSION? (status 84: no)" },
 	{ "upgrade", plugins_upgrade,
-	  "[--venv DIR] [--find-links DIR] [--index-url URL] [--dry-run]",
+	  "[--venv DIR] [--find-links DIR] [--index-url URL] [--dry-run] "
+	  "[--json]",
 	  "upgrade every plugin with the virtualenv's pip" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -456,30 +492,23 @@ cmd_plugins(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "venv", required_argument, NULL, 'V' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
 	int c;
 
+	g.subcommands = plugins_commands;
+	g.help = plugins_help;
 	penv.venv = NULL;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'V':
 			penv.venv = optarg;
 			break;
-		case 'h':
-			printf("usage: owctl plugins [--venv DIR] "
-			       "<subcommand>\n\n");
-			for (const struct command *cmd = plugins_commands;
-			     cmd->name; cmd++)
-				printf("  %s %s\n      %s\n", cmd->name,
-				       cmd->usage, cmd->summary);
-			printf("\n%s", plugins_help);
-			return 0;
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	return cli_dispatch(plugins_commands, argc - optind, argv + optind,
 			    ctx);
 }

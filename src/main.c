@@ -61,9 +61,7 @@ print_family_help(const struct family *fam)
 	       fam->summary);
 	if (fam->subcommands) {
 		puts("\nsubcommands:");
-		for (const struct command *c = fam->subcommands; c->name; c++)
-			printf("  %s %s\n      %s\n", c->name, c->usage,
-			       c->summary);
+		cli_print_commands(stdout, fam->subcommands);
 	}
 	if (fam->help && *fam->help)
 		printf("\n%s", fam->help);
