@@ -16,6 +16,13 @@ from testenv import procs  # noqa: E402
 from testenv.gunicorn import start_gunicorn  # noqa: E402
 from testenv.nginx import start_nginx  # noqa: E402
 from testenv.ports import free_port as _free_port  # noqa: E402
+
+
+def pytest_configure(config):
+    # scripts/run-tests runs the suite once per build (normal, ASan); tests
+    # marked `once` check the packaging or drive whole tools around owctl
+    # and run with the first build only (-m 'not once' for the others).
+    config.addinivalue_line("markers", "once: run with the first build only")
 from testenv.redis import start_redis  # noqa: E402
 from testenv.venv import build_wheels, make_venv  # noqa: E402
 

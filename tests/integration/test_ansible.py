@@ -97,6 +97,7 @@ def _free_port():
     return free_port()
 
 
+@pytest.mark.once
 def test_playbook_second_run_reports_no_change(tmp_path, omerodir,
                                               venv_factory, wheelhouse):
     playbook = shutil.which("ansible-playbook")

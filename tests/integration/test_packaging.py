@@ -225,6 +225,7 @@ def dpkg_status(pkg):
     return p.stdout if p.returncode == 0 else ""
 
 
+@pytest.mark.once
 def test_deb_installs_and_removes_cleanly(tmp_path):
     if os.geteuid() != 0:
         pytest.fail("dpkg -i needs root (make test runs as root)")
