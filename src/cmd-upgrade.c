@@ -14,6 +14,7 @@
 #include "cmd-upgrade.h"
 #include "upgrade/plan.h"
 #include "upgrade/steps.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define HELP_OPT { "help", no_argument, NULL, 'h' }
@@ -21,7 +22,7 @@
 enum {
 	OPT_TO = 256, OPT_VENV, OPT_FIND_LINKS, OPT_INDEX_URL, OPT_PLUGINS,
 	OPT_CLEAR, OPT_NGINX_FILE, OPT_VERIFY_URL, OPT_TIMEOUT, OPT_YES,
-	OPT_JSON, OPT_UNSUPPORTED,
+	OPT_JSON, OPT_NEW_VENV, OPT_FROM, OPT_ZERO,
 };
 
 static const struct option run_opts[] = {
@@ -36,13 +37,32 @@ static const struct option run_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "yes", no_argument, NULL, OPT_YES },
 	{ "json", no_argument, NULL, OPT_JSON },
-	{ "new-venv", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "from-omerodir", required_argument, NULL, OPT_UNSUPPORTED },
-	{ "zero-downtime", no_argument, NULL, OPT_UNSUPPORTED },
+	{ "new-venv", required_argument, NULL, OPT_NEW_VENV },
+	{ "from-omerodir", required_argument, NULL, OPT_FROM },
+	{ "zero-downtime", no_argument, NULL, OPT_ZERO },
 	HELP_OPT, { NULL, 0, NULL, 0 }
 };
 
 static char self_path[PATH_MAX];
+/* --new-venv made absolute, or --zero-downtime's default: kept for the
+ * command's lifetime (upgrade_opts borrows it). */
+static char *new_venv_path;
+
+/* dir made absolute against the working directory (new string). */
+static char *
+absolute(const char *dir)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	char *p;
+
+	if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(dir);
+	n = strlen(cwd) + strlen(dir) + 2;
+	p = xmalloc(n);
+	snprintf(p, n, "%s/%s", cwd, dir);
+	return p;
+}
 
 static const char *
 self_exe(void)
@@ -128,9 +148,17 @@ parse_run_opts(int argc, char **argv, struct ctx *ctx,
 		case OPT_JSON:
 			ctx->json = 1;
 			break;
-		case OPT_UNSUPPORTED:
-			return cli_usage(ctx, "%s is not implemented yet",
-					 argv[optind - 1]);
+		case OPT_NEW_VENV:
+			free(new_venv_path);
+			new_venv_path = absolute(optarg);
+			o->new_venv = new_venv_path;
+			break;
+		case OPT_FROM:
+			o->from_omerodir = optarg;
+			break;
+		case OPT_ZERO:
+			o->zero_downtime = 1;
+			break;
 		case 'h':
 			return cli_help_sub(ctx);
 		default:
@@ -147,6 +175,19 @@ parse_run_opts(int argc, char **argv, struct ctx *ctx,
 	if (o->find_links && o->index_url)
 		return cli_usage(ctx, "--find-links and --index-url exclude "
 				 "each other");
+	if (o->from_omerodir && ctx->omerodir &&
+	    !strcmp(o->from_omerodir, ctx->omerodir))
+		return cli_usage(ctx, "--from-omerodir is OMERODIR itself");
+	if (o->zero_downtime && !o->new_venv && ctx->omerodir &&
+	    *ctx->omerodir) {
+		struct err e = ERR_INIT;
+
+		/* a second gunicorn needs its own venv: VENV-VERSION */
+		new_venv_path = upgrade_default_new_venv(o, &e);
+		if (!new_venv_path)
+			return cli_fail(&e);
+		o->new_venv = new_venv_path;
+	}
 	return -1;
 }
 
@@ -181,6 +222,9 @@ print_plan(json_t *plan)
 	printf("  venv      %s (Python %s)\n", jstr(plan, "venv", "?"),
 	       jstr(plan, "python", "?"));
 	printf("  OMERODIR  %s\n", jstr(plan, "omerodir", "?"));
+	if (json_is_object(json_object_get(plan, "new_venv")))
+		printf("  new venv  %s (%s)\n", jstr(json_object_get(plan,
+		       "new_venv"), "dir", "?"), jstr(plan, "mode", "?"));
 	json_array_foreach(json_object_get(plan, "checks"), i, c)
 		printf("  %-8s %-15s %s\n", jstr(c, "status", "?"),
 		       jstr(c, "name", "?"), jstr(c, "message", ""));
@@ -233,6 +277,10 @@ print_report(struct ctx *ctx, json_t *rep)
 	if (json_is_number(u))
 		printf("; OMERO.web unavailable for %.2f s (stop to healthy)",
 		       json_number_value(u));
+	else if (!strcmp(jstr(rep, "mode", ""), "zero-downtime") &&
+		 !strcmp(jstr(rep, "result", ""), "upgraded"))
+		printf("; zero downtime: nginx always had a healthy "
+		       "upstream");
 	printf("\nJournal: %s\nBackup:  %s\n", jstr(rep, "journal", "?"),
 	       jstr(rep, "backup", "?"));
 	fflush(stdout);
@@ -395,7 +443,8 @@ upgrade_status_cmd(int argc, char **argv, struct ctx *ctx)
 	return 0;
 }
 
-#define RUN_USAGE "--to VERSION [--venv DIR] [--find-links DIR | " \
+#define RUN_USAGE "--to VERSION [--venv DIR] [--new-venv DIR] " \
+	"[--from-omerodir DIR] [--zero-downtime] [--find-links DIR | " \
 	"--index-url URL] [--plugins upgrade|keep] [--clear-sessions " \
 	"auto|always|never] [--nginx-file FILE] [--verify-url URL] " \
 	"[--timeout S] [--json]"
@@ -410,7 +459,8 @@ const struct command upgrade_commands[] = {
 	{ "resume", upgrade_resume_cmd, "[--json]",
 	  "continue the latest upgrade from its journal" },
 	{ "rollback", upgrade_rollback_cmd, "[--json]",
-	  "put the old version, config, secret key and nginx file back" },
+	  "put the old version (or venv), config, secret key and nginx file "
+	  "back" },
 	{ "status", upgrade_status_cmd, "[--json]",
 	  "show the latest upgrade's journal" },
 	{ NULL, NULL, NULL, NULL }
@@ -421,6 +471,13 @@ const char upgrade_help[] =
 	"$OMERODIR/var/owctl/upgrades/<id>/ and a backup is kept under\n"
 	"$OMERODIR/var/owctl/backups/<id>/. A failing step rolls back at once;\n"
 	"'resume' continues after an interruption (even kill -9).\n"
+	"--new-venv DIR installs into a fresh venv and switches to it\n"
+	"(recorded in $OMERODIR/var/owctl/venv); the rollback switches back\n"
+	"to the untouched old venv. --zero-downtime (implies --new-venv\n"
+	"VENV-VERSION) starts the new version on a spare port, switches nginx\n"
+	"with a tested reload, then retires the old gunicorn; it needs\n"
+	"--nginx-file. --from-omerodir DIR carries config.xml, the secret key\n"
+	"and owctl's nginx state over from another OMERODIR.\n"
 	"'man owctl-upgrade' has the details.\n";
 
 int

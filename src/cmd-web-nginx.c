@@ -19,65 +19,10 @@
 #include "web/maintpage.h"
 #include "web/nginx.h"
 #include "web/nginxinst.h"
+#include "web/regen.h"
 #include "banned.h"
 
-#define MAX_CONFIG_XML (64u << 20)
 #define MAX_MERGED (16u << 20)
-
-/* ---- config.xml, read the way omeroweb.settings reads it ---- */
-
-/*
- * The active profile of $OMERODIR/etc/grid/config.xml, read-only: no lock,
- * nothing created (settings.py opens it with read_only=True and uses
- * defaults when it is missing). *profile is NULL when there is no file or
- * no such profile. Release doc afterwards, even on failure.
- */
-static int
-load_profile(const char *omerodir, struct cfgdoc *doc,
-	     const struct xelem **profile, struct err *e)
-{
-	struct sbuf path = SBUF_INIT, text = SBUF_INIT;
-	const char *env = getenv("OMERO_CONFIG"), *name;
-	int ret = -1;
-
-	*profile = NULL;
-	sbuf_addf(&path, "%s/etc/grid/config.xml", omerodir);
-	if (fs_read_file(path.buf, MAX_CONFIG_XML, &text, e) < 0) {
-		if (errno == ENOENT) {
-			err_clear(e);
-			ret = 0;
-		} else {
-			e->code = ERR_WEB_SETTINGS;
-		}
-		goto out;
-	}
-	if (!text.len) {
-		ret = 0;
-		goto out;
-	}
-	if (cfgdoc_parse(doc, text.buf, text.len, e) < 0) {
-		e->code = ERR_WEB_SETTINGS;
-		err_prefix(e, "cannot read '%s'", path.buf);
-		goto out;
-	}
-	if (env && *env)
-		name = env;
-	else if (!(name = profile_get(cfgdoc_profile(doc, CFG_INTERNAL),
-				      CFG_KEY_PROFILE)))
-		name = "default";
-	*profile = cfgdoc_profile(doc, name);
-	ret = 0;
-out:
-	sbuf_release(&path);
-	sbuf_release(&text);
-	return ret;
-}
-
-static const char *
-profile_lookup(void *ud, const char *key)
-{
-	return profile_get(ud, key);
-}
 
 /* argparse's type=int: Python's int() of a decimal string. */
 static int
@@ -110,36 +55,22 @@ struct gen_opts {
 	const char *max_body_size;
 };
 
-/*
- * Render type for omerodir: the active profile of config.xml, then
- * nginx_render. Errors are omero-web's where it has one (101, 170, 166,
- * 168), else owctl's refusals.
- */
+/* Render type for omerodir (regen.h). */
 static int
 generate(const char *omerodir, enum nginx_type type,
 	 const struct gen_opts *g, unsigned flags, struct sbuf *out,
 	 struct err *e)
 {
-	struct cfgdoc doc = { 0 };
-	const struct xelem *profile;
-	struct nginx_opts o = { 0 };
-	int ret = -1;
+	struct nginx_gen ng = { 0 };
 
-	if (!omerodir || !*omerodir)
-		return err_set(e, ERR_WEB_NO_OMERODIR,
-			       "ERROR: OMERODIR not set");
-	if (load_profile(omerodir, &doc, &profile, e) < 0)
-		goto out;
-	o.type = type;
-	o.http_port = g->http;
-	o.servername = g->servername;
-	o.max_body_size = g->max_body_size;
-	o.omerodir = omerodir;
-	o.flags = flags;
-	ret = nginx_render(&o, profile_lookup, (void *)profile, out, e);
-out:
-	cfgdoc_release(&doc);
-	return ret;
+	ng.omerodir = omerodir;
+	ng.env_profile = getenv("OMERO_CONFIG");
+	ng.type = type;
+	ng.http = g->http;
+	ng.servername = g->servername;
+	ng.max_body_size = g->max_body_size;
+	ng.flags = flags;
+	return nginx_generate(&ng, out, e);
 }
 
 /* ---- owctl web config ---- */
@@ -256,7 +187,8 @@ cmd_web_config(int argc, char **argv, struct ctx *ctx)
 		struct cfgdoc doc = { 0 };
 		const struct xelem *profile;
 
-		ret = load_profile(ctx->omerodir, &doc, &profile, &e);
+		ret = nginx_profile_load(ctx->omerodir, getenv("OMERO_CONFIG"),
+					 &doc, &profile, &e);
 		cfgdoc_release(&doc);
 		if (ret < 0)
 			return cli_fail(&e);
@@ -353,6 +285,37 @@ print_diff(const struct nginx_install_result *r)
 		putchar('\n');
 }
 
+/* What nginx_regen did, as `owctl web nginx install` prints it. */
+static void
+report(struct ctx *ctx, const struct nginx_regen_result *r, unsigned flags)
+{
+	const char *conf = r->nginx.conf;
+
+	if (r->inst.action == NGINX_INST_UNCHANGED)
+		printf("Unchanged: %s\n", r->inst.target);
+	else
+		printf("Changed: %s %s%s\n", action_verbs[r->inst.action],
+		       r->inst.target, flags & NGINX_INST_DRY_RUN ? " (dry "
+		       "run: nothing written)" : "");
+	if (r->maint == MAINT_PAGE_CREATED) {
+		char *page = maint_page_path(ctx->omerodir);
+
+		printf("Changed: Installed the maintenance page %s\n", page);
+		free(page);
+	}
+	if (r->inst.action != NGINX_INST_UNCHANGED)
+		hint_maintenance(ctx, r->type, r->generated.buf);
+	if (r->inst.saved_local)
+		cli_warn(ctx, "your previous version is kept in '%s'",
+			 r->inst.saved_local);
+	if (r->inst.tested && !r->inst.included)
+		cli_warn(ctx, "warning: nginx's %sconfiguration%s%s%s does "
+			 "not include '%s', so nginx does not use it",
+			 conf ? "" : "default ", conf ? " '" : "",
+			 conf ? conf : "", conf ? "'" : "", r->inst.target);
+	fflush(stdout);
+}
+
 static int
 nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 {
@@ -371,18 +334,16 @@ nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 		HELP_OPT, { NULL, 0, NULL, 0 }
 	};
 	struct gen_opts g = { 0 };
-	struct nginx_record rec = { 0 }, saved = { 0 };
-	struct nginx_install_opts io = { 0 };
-	struct nginx_install_result r = NGINX_INSTALL_RESULT_INIT;
+	struct nginx_regen_opts ro = { 0 };
+	struct nginx_regen_result r = NGINX_REGEN_RESULT_INIT;
 	struct err e = ERR_INIT;
-	struct sbuf gen = SBUF_INIT, merged = SBUF_INIT;
+	struct sbuf merged = SBUF_INIT;
 	const char *type_name = NULL, *merged_file = NULL, *path;
 	const char *nginx_conf = NULL, *nginx_prefix = NULL;
-	char *state_dir = NULL, *conf_abs = NULL, *prefix_abs = NULL;
+	char *conf_abs = NULL, *prefix_abs = NULL;
 	enum nginx_type type = NGINX_SERVER;
-	enum maint_page_state mp = MAINT_PAGE_SAME;
 	unsigned flags = 0;
-	int c, reload = 0, found, status = 0;
+	int c, reload = 0, status = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -458,96 +419,43 @@ nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 	if (nginx_prefix && (prefix_abs = realpath(nginx_prefix, NULL)))
 		nginx_prefix = prefix_abs;
 
-	/* What is not given on the command line comes from the last run. */
-	state_dir = nginx_state_dir(ctx->omerodir);
-	if (nginx_record_load(state_dir, path, &rec, &found, &e) < 0)
-		goto fail;
-	if (!type_name && rec.type && nginx_type_parse(rec.type, &type) == 0 &&
-	    type == NGINX_DEVELOPMENT)
-		type = NGINX_SERVER;
-	if (!g.http_given)
-		g.http = rec.http;
-	if (!g.servername)
-		g.servername = rec.servername;
-	if (!g.max_body_size)
-		g.max_body_size = rec.max_body_size;
-	if (!nginx_conf)
-		nginx_conf = rec.nginx_conf;
-	if (!nginx_prefix)
-		nginx_prefix = rec.nginx_prefix;
-
-	if (generate(ctx->omerodir, type, &g, 0, &gen, &e) < 0)
-		goto fail;
 	if (merged_file && fs_read_file(merged_file, MAX_MERGED, &merged,
 					&e) < 0)
 		goto fail;
-
-	saved.type = (char *)nginx_type_name(type);
-	saved.http = g.http;
-	saved.servername = (char *)g.servername;
-	saved.max_body_size = (char *)g.max_body_size;
-	saved.nginx_conf = (char *)nginx_conf;
-	saved.nginx_prefix = (char *)nginx_prefix;
-	io.path = path;
-	io.state_dir = state_dir;
-	io.generated = gen.buf;
-	io.generated_len = gen.len;
+	ro.omerodir = ctx->omerodir;
+	ro.env_profile = getenv("OMERO_CONFIG");
+	ro.path = path;
+	ro.type_given = type_name != NULL;
+	ro.type = type;
+	ro.http_given = g.http_given;
+	ro.http = g.http;
+	ro.servername = g.servername;
+	ro.max_body_size = g.max_body_size;
+	ro.nginx_conf = nginx_conf;
+	ro.nginx_prefix = nginx_prefix;
 	if (merged_file) {
-		io.resolved = merged.buf;
-		io.resolved_len = merged.len;
+		ro.resolved = merged.buf;
+		ro.resolved_len = merged.len;
 	}
-	io.record = &saved;
-	io.nginx.conf = nginx_conf;
-	io.nginx.prefix = nginx_prefix;
-	io.flags = flags;
-	if (nginx_install(&io, &r, &e) < 0) {
-		print_diff(&r);
+	ro.flags = flags;
+	ro.reload = reload;
+	if (nginx_regen(&ro, &r, &e) < 0) {
+		print_diff(&r.inst);
+		/* the file is in place: say so before the error */
+		if (r.installed)
+			report(ctx, &r, flags);
 		goto fail;
 	}
-	print_diff(&r);
-	if (r.action == NGINX_INST_UNCHANGED) {
-		printf("Unchanged: %s\n", r.target);
-	} else {
-		printf("Changed: %s %s%s\n", action_verbs[r.action], r.target,
-		       flags & NGINX_INST_DRY_RUN ? " (dry run: nothing "
-		       "written)" : "");
-	}
-	if (!(flags & NGINX_INST_DRY_RUN) &&
-	    maint_page_install(ctx->omerodir, &mp, &e) < 0)
-		goto fail;
-	if (mp == MAINT_PAGE_CREATED) {
-		char *page = maint_page_path(ctx->omerodir);
-
-		printf("Changed: Installed the maintenance page %s\n", page);
-		free(page);
-	}
-	if (r.action != NGINX_INST_UNCHANGED)
-		hint_maintenance(ctx, type, gen.buf);
-	if (r.saved_local)
-		cli_warn(ctx, "your previous version is kept in '%s'",
-			 r.saved_local);
-	if (r.tested && !r.included)
-		cli_warn(ctx, "warning: nginx's %sconfiguration%s%s%s does "
-			 "not include '%s', so nginx does not use it",
-			 nginx_conf ? "" : "default ", nginx_conf ? " '" : "",
-			 nginx_conf ? nginx_conf : "", nginx_conf ? "'" : "",
-			 r.target);
-	if (reload && r.action != NGINX_INST_UNCHANGED &&
-	    !(flags & NGINX_INST_DRY_RUN)) {
-		fflush(stdout);
-		if (nginx_reload(&io.nginx, NULL, &e) < 0)
-			goto fail;
+	print_diff(&r.inst);
+	report(ctx, &r, flags);
+	if (r.reloaded)
 		printf("Changed: Reloaded nginx\n");
-	}
 	goto out;
 fail:
 	status = cli_fail(&e);
 out:
-	nginx_install_result_release(&r);
-	nginx_record_release(&rec);
-	sbuf_release(&gen);
+	nginx_regen_result_release(&r);
 	sbuf_release(&merged);
-	free(state_dir);
 	free(conf_abs);
 	free(prefix_abs);
 	return status;

@@ -85,6 +85,9 @@ backup_take(const char *dir, const struct backup_opts *o, json_t **manifest,
 	if (o->nginx_file &&
 	    copy_in(dir, "nginx.conf", o->nginx_file, files, e) < 0)
 		goto out;
+	if (o->venv_record &&
+	    copy_in(dir, "venv-record", o->venv_record, files, e) < 0)
+		goto out;
 	if (o->venv_python) {
 		const char *argv[] = { o->venv_python, "-m", "pip", "freeze",
 				       "--all", NULL };
@@ -128,14 +131,43 @@ out:
 	return ret;
 }
 
+int
+backup_take_files(const char *dir, const char *name, size_t n,
+		  const char *const *whats, const char *const *paths,
+		  struct err *e)
+{
+	json_t *files = json_array(), *m;
+	char *js = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (copy_in(dir, whats[i], paths[i], files, e) < 0)
+			goto out;
+	m = json_pack("{s:s, s:O}", "schema", "owctl.backup/1", "files",
+		      files);
+	js = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(m);
+	ret = write_text(dir, name, js, strlen(js), e);
+out:
+	free(js);
+	json_decref(files);
+	return ret;
+}
+
 json_t *
 backup_manifest(const char *dir, struct err *e)
+{
+	return backup_manifest_named(dir, "manifest.json", e);
+}
+
+json_t *
+backup_manifest_named(const char *dir, const char *name, struct err *e)
 {
 	struct sbuf p = SBUF_INIT;
 	json_error_t je;
 	json_t *m;
 
-	sbuf_addf(&p, "%s/manifest.json", dir);
+	sbuf_addf(&p, "%s/%s", dir, name);
 	m = json_load_file(p.buf, 0, &je);
 	if (!m)
 		err_set(e, ERR_FAIL, "cannot read '%s': %s", p.buf, je.text);

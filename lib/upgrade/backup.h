@@ -17,6 +17,7 @@ struct backup_opts {
 	const char *config_path;	/* config.xml (required) */
 	const char *nginx_file;		/* installed nginx file, or NULL */
 	const char *venv_python;	/* VENV/bin/python for pip freeze, or NULL */
+	const char *venv_record;	/* $OMERODIR/var/owctl/venv, or NULL */
 };
 
 /*
@@ -30,6 +31,20 @@ int backup_take(const char *dir, const struct backup_opts *o,
 
 /* Read dir/manifest.json. */
 json_t *backup_manifest(const char *dir, struct err *e);
+
+/*
+ * Copy the n files paths[i] into dir as whats[i] (names without '/'),
+ * recording absent ones, and write the list to dir/name (a manifest like
+ * manifest.json's, for backup_restore). For files an upgrade step is
+ * about to replace or create.
+ */
+int backup_take_files(const char *dir, const char *name, size_t n,
+		      const char *const *whats, const char *const *paths,
+		      struct err *e);
+
+/* Read dir/name (NULL with ERR_FAIL when missing or bad). */
+json_t *backup_manifest_named(const char *dir, const char *name,
+			      struct err *e);
 
 /*
  * Put every file of the manifest back (files recorded absent are removed

@@ -16,6 +16,7 @@
 #include "sessions/store.h"
 #include "upgrade/compat.h"
 #include "upgrade/plan.h"
+#include "venv/distinfo.h"
 #include "venv/index.h"
 #include "venv/plugins.h"
 #include "venv/venv.h"
@@ -156,13 +157,14 @@ check_plugins(struct pl *p, const struct upgrade_opts *o,
 	struct plugin_check_opts co = { 0 };
 	struct pkg_index ix = PKG_INDEX_INIT;
 	struct err e = ERR_INIT;
-	json_t *up = json_array();
+	json_t *up = json_array(), *inst = json_array();
 	const char *where = o->find_links ? o->find_links : o->index_url;
 	int have_inv = 0, have_rep = 0, bad = 0;
 
 	memset(&inv, 0, sizeof(inv));
 	memset(&r, 0, sizeof(r));
 	json_object_set_new(p->plan, "plugins_upgrade", up);
+	json_object_set_new(p->plan, "plugins_install", inst);
 	if (plugins_read_config(o->omerodir, o->env_profile, &pc, &e) < 0)
 		goto fail;
 	have_inv = 1;
@@ -194,6 +196,14 @@ check_plugins(struct pl *p, const struct upgrade_opts *o,
 		} else if (ps->upgrade && o->upgrade_plugins) {
 			json_array_append_new(up, json_string(d->name));
 		}
+		/* A new venv gets every plugin: upgraded, or as it was. */
+		if (!d->name)
+			continue;
+		if (ps->compatible == 0 || (ps->upgrade && o->upgrade_plugins))
+			json_array_append_new(inst, json_string(d->name));
+		else if (d->version)
+			json_array_append_new(inst, json_sprintf("%s==%s",
+				d->name, d->version));
 	}
 	for (size_t i = 0; i < r.nfindings; i++) {
 		const struct plugin_finding *f = &r.findings[i];
@@ -422,6 +432,146 @@ check_service(struct pl *p, const struct web_site *w)
 	web_status_release(&st);
 }
 
+/*
+ * --new-venv: the directory must not hold anything yet, its parent must be
+ * writable, and the old venv's base interpreter (pyvenv.cfg's home) must
+ * be there to create it with.
+ */
+static void
+check_new_venv(struct pl *p, const struct upgrade_opts *o,
+	       const struct venv *v)
+{
+	struct pyvenv pv = PYVENV_INIT;
+	struct err e = ERR_INIT;
+	struct sbuf py = SBUF_INIT;
+	char *parent = NULL, *slash;
+	DIR *d;
+
+	json_object_set_new(p->plan, "mode", json_string(o->zero_downtime ?
+		"zero-downtime" : o->new_venv ? "new-venv" : "in-place"));
+	if (!o->new_venv) {
+		json_object_set_new(p->plan, "new_venv", json_null());
+		return;
+	}
+	if (pyvenv_open(&pv, v->dir, &e) == 0 && pv.home) {
+		if (pv.version)
+			sbuf_addf(&py, "%s/python%s", pv.home, pv.version);
+		if (!py.len || access(py.buf, X_OK) != 0) {
+			sbuf_reset(&py);
+			sbuf_addf(&py, "%s/python3", pv.home);
+		}
+	}
+	err_clear(&e);
+	if (!py.len || access(py.buf, X_OK) != 0) {
+		sbuf_reset(&py);
+		sbuf_adds(&py, "/usr/bin/python3");
+	}
+	json_object_set_new(p->plan, "new_venv", json_pack("{s:s, s:s, s:b}",
+		"dir", o->new_venv, "base_python", py.buf,
+		"system_site_packages", pv.system_site));
+	if (o->new_venv[0] != '/')
+		check(p, "new-venv", "error", "--new-venv must be an absolute "
+		      "path: '%s'", o->new_venv);
+	else if (!strcmp(o->new_venv, v->dir))
+		check(p, "new-venv", "error", "--new-venv is the current venv "
+		      "'%s'", v->dir);
+	else if ((d = opendir(o->new_venv))) {
+		struct dirent *de;
+		int empty = 1;
+
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		closedir(d);
+		if (!empty)
+			check(p, "new-venv", "error", "'%s' exists and is not "
+			      "empty", o->new_venv);
+	}
+	parent = xstrdup(o->new_venv);
+	if ((slash = strrchr(parent, '/')))
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	if (access(py.buf, X_OK) != 0)
+		check(p, "new-venv", "error", "no Python to create the venv "
+		      "with ('%s')", py.buf);
+	else if (access(parent, W_OK) != 0)
+		check(p, "new-venv", "error", "cannot create '%s': '%s' is not "
+		      "writable", o->new_venv, parent);
+	else
+		check(p, "new-venv", "ok", "new venv '%s' from %s%s; the old "
+		      "venv '%s' stays untouched for the rollback",
+		      o->new_venv, py.buf, pv.system_site ? " (with system "
+		      "site-packages, like the old one)" : "", v->dir);
+	if (o->zero_downtime) {
+		if (!o->nginx_file)
+			check(p, "zero-downtime", "error", "--zero-downtime "
+			      "switches nginx between two gunicorns: give the "
+			      "installed nginx file (--nginx-file)");
+		else
+			check(p, "zero-downtime", "ok", "the new version "
+			      "starts beside the old one on a spare loopback "
+			      "port; nginx switches over with a tested reload");
+	}
+	free(parent);
+	sbuf_release(&py);
+	pyvenv_release(&pv);
+}
+
+/* --from-omerodir: a deployment to carry config.xml etc. from. */
+static void
+check_from(struct pl *p, const struct upgrade_opts *o)
+{
+	struct sbuf cfg = SBUF_INIT;
+
+	if (!o->from_omerodir)
+		return;
+	sbuf_addf(&cfg, "%s/etc/grid/config.xml", o->from_omerodir);
+	if (access(cfg.buf, R_OK) != 0)
+		check(p, "from-omerodir", "error", "cannot read '%s'",
+		      cfg.buf);
+	else
+		check(p, "from-omerodir", "ok", "config.xml, the secret key "
+		      "and owctl's nginx state come from '%s'",
+		      o->from_omerodir);
+	sbuf_release(&cfg);
+}
+
+/* The venv a previous upgrade switched to comes before PATH. */
+static int
+find_venv(const struct upgrade_opts *o, struct venv *v, struct err *e)
+{
+	char *rec = o->venv || (o->virtual_env && *o->virtual_env) ? NULL :
+		    web_venv_recorded(o->omerodir);
+	int r = venv_find(rec ? rec : o->venv, o->virtual_env, o->path, v, e);
+
+	free(rec);
+	return r;
+}
+
+char *
+upgrade_find_venv(const struct upgrade_opts *o, struct err *e)
+{
+	struct venv v = VENV_INIT;
+	char *dir = NULL;
+
+	if (find_venv(o, &v, e) == 0)
+		dir = xstrdup(v.dir);
+	venv_release(&v);
+	return dir;
+}
+
+char *
+upgrade_default_new_venv(const struct upgrade_opts *o, struct err *e)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *dir = upgrade_find_venv(o, e);
+
+	if (!dir)
+		return NULL;
+	sbuf_addf(&sb, "%s-%s", dir, o->to);
+	free(dir);
+	return sbuf_detach(&sb, NULL);
+}
+
 json_t *
 upgrade_plan_make(const struct upgrade_opts *o, struct err *e)
 {
@@ -442,7 +592,7 @@ upgrade_plan_make(const struct upgrade_opts *o, struct err *e)
 			o->to ? o->to : "");
 		goto fail;
 	}
-	if (venv_find(o->venv, o->virtual_env, o->path, &v, e) < 0)
+	if (find_venv(o, &v, e) < 0)
 		goto fail;
 	if (web_site_open(&w, o->omerodir, o->env_profile, e) < 0)
 		goto fail;
@@ -461,15 +611,40 @@ upgrade_plan_make(const struct upgrade_opts *o, struct err *e)
 		check(&p, "source", "warning", "neither --find-links nor "
 		      "--index-url: pip uses its configured index");
 	check_target(&p, v.omero_web_version, o->to, &v, &rto);
-	check_config(&p, &w, o->to);
+	if (o->from_omerodir) {
+		/* the configuration that will serve is the one carried over */
+		struct web_site fw;
+		struct err fe = ERR_INIT;
+
+		memset(&fw, 0, sizeof(fw));
+		if (web_site_open(&fw, o->from_omerodir, o->env_profile,
+				  &fe) == 0)
+			check_config(&p, &fw, o->to);
+		else
+			check(&p, "config", "error", "%s", fe.msg);
+		err_clear(&fe);
+		web_site_close(&fw);
+	} else {
+		check_config(&p, &w, o->to);
+	}
 	check_plugins(&p, o, &v);
 	check_space_perms(&p, o, &v, &w);
 	check_sessions(&p, o, &v);
 	decide_clear(&p, o, v.omero_web_version, rto);
 	check_nginx(&p, o);
 	check_service(&p, &w);
-	steps = json_pack("[s,s,s,s,s,s,s,s]", "backup", "install", "config",
-			  "nginx", "stop", "sessions", "start", "verify");
+	check_new_venv(&p, o, &v);
+	check_from(&p, o);
+	if (o->zero_downtime)
+		steps = json_pack("[s,s,s,s,s,s,s,s,s]", "backup", "install",
+				  "config", "handover", "sessions", "start",
+				  "nginx", "retire", "verify");
+	else
+		steps = json_pack("[s,s,s,s,s,s,s,s]", "backup", "install",
+				  "config", "nginx", "stop", "sessions",
+				  "start", "verify");
+	if (o->from_omerodir)
+		json_array_insert_new(steps, 1, json_string("carry"));
 	json_object_set_new(p.plan, "steps", steps);
 	json_object_set_new(p.plan, "errors", json_integer(p.errors));
 	json_object_set_new(p.plan, "warnings", json_integer(p.warnings));
@@ -500,6 +675,10 @@ upgrade_opts_to_json(const struct upgrade_opts *o)
 	OPT_STR("index_url", index_url);
 	OPT_STR("nginx_file", nginx_file);
 	OPT_STR("verify_url", verify_url);
+	OPT_STR("new_venv", new_venv);
+	OPT_STR("from_omerodir", from_omerodir);
+	json_object_set_new(j, "zero_downtime",
+			    json_boolean(o->zero_downtime));
 	json_object_set_new(j, "upgrade_plugins",
 			    json_boolean(o->upgrade_plugins));
 	json_object_set_new(j, "clear_sessions", json_string(clear[o->clear]));
@@ -526,6 +705,9 @@ upgrade_opts_from_json(json_t *j, struct upgrade_opts *o)
 	o->index_url = jget(j, "index_url");
 	o->nginx_file = jget(j, "nginx_file");
 	o->verify_url = jget(j, "verify_url");
+	o->new_venv = jget(j, "new_venv");
+	o->from_omerodir = jget(j, "from_omerodir");
+	o->zero_downtime = json_is_true(json_object_get(j, "zero_downtime"));
 	o->upgrade_plugins = json_is_true(json_object_get(j,
 						 "upgrade_plugins"));
 	o->clear = !c || !strcmp(c, "auto") ? UPGRADE_CLEAR_AUTO :

@@ -34,8 +34,14 @@ struct upgrade_opts {
 	enum upgrade_clear clear;
 	const char *nginx_file;		/* installed nginx file, or NULL */
 	const char *verify_url;		/* the /version URL through nginx */
-	const char *owctl;		/* owctl's own path (nginx step) */
+	const char *owctl;		/* owctl's own path (kept in the
+					   journal; no step runs it now) */
 	double timeout;			/* start and health check; <=0: 60 */
+	const char *new_venv;		/* --new-venv DIR (absolute), or NULL:
+					   upgrade the venv in place */
+	const char *from_omerodir;	/* --from-omerodir DIR, or NULL */
+	int zero_downtime;		/* --zero-downtime (needs new_venv
+					   and nginx_file) */
 };
 
 /*
@@ -48,11 +54,29 @@ struct upgrade_opts {
  *     "clear_sessions": bool, "clear_reason": text | null,
  *     "sessions": {"engine", "dir", "prefix", "count"} | null,
  *     "service": {"state", "pid", "url"}, "plugins_upgrade": [names],
+ *     "plugins_install": [requirements for a new venv: the upgraded
+ *                         plugins by name, the others pinned],
+ *     "new_venv": {"dir", "base_python", "system_site_packages"} | null,
+ *     "mode": "in-place" | "new-venv" | "zero-downtime",
  *     "steps": [names of the steps run will take] }
  * Fails only when nothing can be judged (no OMERODIR, no venv, a bad
  * target version): ERR_USAGE, ERR_WEB_NO_VENV, ERR_BADVALUE.
  */
 json_t *upgrade_plan_make(const struct upgrade_opts *o, struct err *e);
+
+/*
+ * The venv the upgrade starts from, found as upgrade_plan_make finds it
+ * (--venv, $VIRTUAL_ENV, the venv a previous upgrade switched to, PATH);
+ * new string, or NULL with ERR_WEB_NO_VENV.
+ */
+char *upgrade_find_venv(const struct upgrade_opts *o, struct err *e);
+
+/*
+ * --zero-downtime without --new-venv: the old venv's path with "-VERSION"
+ * appended (/opt/omero/web/venv -> /opt/omero/web/venv-5.31.0); new
+ * string, or NULL as upgrade_find_venv.
+ */
+char *upgrade_default_new_venv(const struct upgrade_opts *o, struct err *e);
 
 /* The opts as JSON (kept in the journal so `resume` can carry on). */
 json_t *upgrade_opts_to_json(const struct upgrade_opts *o);

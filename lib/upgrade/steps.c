@@ -3,9 +3,11 @@
  * is recorded "started" then "done"/"skipped"/"failed", so `resume` knows
  * where to carry on after a crash, and each step can be run again.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,12 +21,16 @@
 #include "sessions/sredis.h"
 #include "sessions/store.h"
 #include "strv.h"
+#include "config/export.h"
+#include "config/store.h"
 #include "upgrade/backup.h"
 #include "upgrade/compat.h"
 #include "upgrade/journal.h"
 #include "upgrade/steps.h"
 #include "venv/venv.h"
+#include "web/health.h"
 #include "web/nginxinst.h"
+#include "web/regen.h"
 #include "web/service.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -44,6 +50,7 @@ struct run {
 	double t0;
 	double stop_at;		/* wall clock when the service was stopped */
 	double unavailable;	/* -1: unknown */
+	long spare_port;	/* zero-downtime: the second gunicorn's */
 	struct fs_lock lock;
 };
 
@@ -62,6 +69,22 @@ static const char *
 pstr(const struct run *r, const char *k)
 {
 	return json_string_value(json_object_get(r->plan, k));
+}
+
+/* The venv serving after the upgrade: the new one, or the old in place. */
+static const char *
+target_venv(const struct run *r)
+{
+	return r->o.new_venv ? r->o.new_venv : pstr(r, "venv");
+}
+
+/* json_string_value, "" for anything else (no GNU "?:"). */
+static const char *
+jstr0(json_t *j, const char *k)
+{
+	const char *v = json_string_value(json_object_get(j, k));
+
+	return v ? v : "";
 }
 
 static void
@@ -165,117 +188,25 @@ out:
 
 /* --- http ----------------------------------------------------------------- */
 
-int
-upgrade_http_get(const char *url, double timeout, long *status,
-		 struct sbuf *body, struct err *e)
-{
-	struct addrinfo hints = { 0 }, *ai = NULL;
-	struct sbuf host = SBUF_INIT, port = SBUF_INIT, req = SBUF_INIT;
-	struct sbuf resp = SBUF_INIT;
-	const char *p, *path, *hend;
-	double deadline = fs_now() + timeout;
-	int fd = -1, ret = -1, rc;
-
-	if (strncmp(url, "http://", 7))
-		return err_set(e, ERR_USAGE, "only http:// URLs are checked: "
-			       "'%s'", url);
-	p = url + 7;
-	path = strchr(p, '/');
-	if (!path)
-		path = p + strlen(p);
-	if (*p == '[') {
-		hend = memchr(p, ']', (size_t)(path - p));
-		if (!hend)
-			return err_set(e, ERR_USAGE, "bad URL '%s'", url);
-		sbuf_add(&host, p + 1, (size_t)(hend - p - 1));
-		hend++;
-	} else {
-		hend = memchr(p, ':', (size_t)(path - p));
-		if (!hend)
-			hend = path;
-		sbuf_add(&host, p, (size_t)(hend - p));
-	}
-	if (*hend == ':')
-		sbuf_add(&port, hend + 1, (size_t)(path - hend - 1));
-	else
-		sbuf_adds(&port, "80");
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host.buf, port.buf, &hints, &ai)) != 0) {
-		err_set(e, ERR_IO, "cannot resolve '%s': %s", host.buf,
-			gai_strerror(rc));
-		goto out;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		err_errno(e, ERR_IO, errno, "GET '%s'", url);
-		goto out;
-	}
-	sbuf_addf(&req, "GET %s HTTP/1.0\r\nHost: %.*s\r\nUser-Agent: "
-		  "owctl-upgrade\r\nConnection: close\r\n\r\n",
-		  *path ? path : "/", (int)(path - p), p);
-	if (write(fd, req.buf, req.len) != (ssize_t)req.len) {
-		err_errno(e, ERR_IO, errno, "GET '%s'", url);
-		goto out;
-	}
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		double left = deadline - fs_now();
-		char buf[8192];
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0) {
-			err_set(e, ERR_IO, "GET '%s': no answer within %.0f s",
-				url, timeout);
-			goto out;
-		}
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "GET '%s'", url);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (resp.len + (size_t)n > (1u << 20)) {
-			err_set(e, ERR_IO, "GET '%s': answer too long", url);
-			goto out;
-		}
-		sbuf_add(&resp, buf, (size_t)n);
-	}
-	if (strncmp(resp.buf, "HTTP/", 5) || !strchr(resp.buf, ' ')) {
-		err_set(e, ERR_IO, "GET '%s': not an HTTP answer", url);
-		goto out;
-	}
-	*status = strtol(strchr(resp.buf, ' ') + 1, NULL, 10);
-	if ((p = strstr(resp.buf, "\r\n\r\n")))
-		sbuf_adds(body, p + 4);
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ai)
-		freeaddrinfo(ai);
-	sbuf_release(&host);
-	sbuf_release(&port);
-	sbuf_release(&req);
-	sbuf_release(&resp);
-	return ret;
-}
-
 /* The omero_web version /version reports at url (new string), or NULL. */
 static char *
 version_at(const char *url, double timeout, struct err *e)
 {
 	struct sbuf body = SBUF_INIT;
+	struct http_probe hp;
 	json_t *j = NULL;
 	char *v = NULL;
-	long st = 0;
+	int rc;
 
-	if (upgrade_http_get(url, timeout, &st, &body, e) < 0)
+	rc = http_get(url, NULL, timeout, 1u << 20, &hp, &body, e);
+	if (rc < 0)
 		goto out;
-	if (st != 200) {
-		err_set(e, ERR_FAIL, "GET '%s' answered %ld", url, st);
+	if (rc > 0) {
+		err_set(e, ERR_IO, "GET '%s': %s", url, hp.error);
+		goto out;
+	}
+	if (hp.status != 200) {
+		err_set(e, ERR_FAIL, "GET '%s' answered %ld", url, hp.status);
 		goto out;
 	}
 	j = json_loads(body.buf, 0, NULL);
@@ -293,39 +224,77 @@ out:
 
 /* --- the service ---------------------------------------------------------- */
 
+/* Files of the second (spare) gunicorn of a zero-downtime hand-over. */
+static void
+spare_paths(const char *omerodir, char **pidfile, char **statefile)
+{
+	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+
+	sbuf_addf(&a, "%s/var/owctl/spare.pid", omerodir);
+	sbuf_addf(&b, "%s/var/owctl/spare-web.json", omerodir);
+	*pidfile = sbuf_detach(&a, NULL);
+	*statefile = sbuf_detach(&b, NULL);
+}
+
+/*
+ * Open the deployment; spare: as the spare gunicorn on port (its own pid
+ * and state files, the same config.xml otherwise).
+ */
 static int
-stop_service(struct run *r, struct web_stop_result *sr, struct err *e)
+site_open(struct run *r, struct web_site *w, int spare, long port,
+	  struct err *e)
+{
+	memset(w, 0, sizeof(*w));
+	if (web_site_open(w, r->o.omerodir, r->o.env_profile, e) < 0)
+		return -1;
+	if (spare) {
+		free(w->pidfile);
+		free(w->statefile);
+		spare_paths(r->o.omerodir, &w->pidfile, &w->statefile);
+		if (port > 0)
+			w->set.port = port;
+	}
+	return 0;
+}
+
+static int
+stop_site(struct run *r, int spare, struct web_stop_result *sr,
+	  struct err *e)
 {
 	struct web_site w;
 	int ret;
 
-	memset(&w, 0, sizeof(w));
 	memset(sr, 0, sizeof(*sr));
-	ret = web_site_open(&w, r->o.omerodir, r->o.env_profile, e);
+	ret = site_open(r, &w, spare, r->spare_port, e);
 	if (ret == 0)
 		ret = web_stop(&w, 30, sr, e);
 	web_site_close(&w);
 	return ret;
 }
 
-/* Start (stopping first whatever runs) and wait for the health check. */
 static int
-start_service(struct run *r, json_t *data, struct err *e)
+stop_service(struct run *r, struct web_stop_result *sr, struct err *e)
+{
+	return stop_site(r, 0, sr, e);
+}
+
+/*
+ * Launch gunicorn from venv (the canonical one, or the spare on port) and
+ * wait for the health check. Nothing is stopped first.
+ */
+static int
+launch(struct run *r, const char *venv, int spare, long port, json_t *data,
+       struct err *e)
 {
 	struct web_site w;
 	struct venv v = VENV_INIT;
 	struct web_launch_opts lo = { 0 };
 	struct web_launch_result lr;
-	struct web_stop_result sr;
 	int ret = -1, launched = 0;
 
-	memset(&w, 0, sizeof(w));
 	memset(&lr, 0, sizeof(lr));
-	if (stop_service(r, &sr, e) < 0)
-		goto out;
-	web_stop_result_release(&sr);
-	if (web_site_open(&w, r->o.omerodir, r->o.env_profile, e) < 0 ||
-	    venv_open(pstr(r, "venv"), VENV_FROM_OPTION, &v, e) < 0)
+	if (site_open(r, &w, spare, port, e) < 0 ||
+	    venv_open(venv, VENV_FROM_OPTION, &v, e) < 0)
 		goto out;
 	if (w.settings_err.code != ERR_NONE) {
 		err_set(e, w.settings_err.code, "%s", w.settings_err.msg);
@@ -335,6 +304,7 @@ start_service(struct run *r, json_t *data, struct err *e)
 	lo.health_path = "health";
 	lo.timeout = r->o.timeout > 0 ? r->o.timeout : 60;
 	lo.sigfd = -1;
+	lo.pidfile = spare ? w.pidfile : NULL;
 	launched = 1;
 	if (web_launch(&w, &lo, &lr, e) < 0) {
 		if (lr.log_tail && *lr.log_tail)
@@ -342,6 +312,7 @@ start_service(struct run *r, json_t *data, struct err *e)
 		goto out;
 	}
 	json_object_set_new(data, "pid", json_integer(lr.pid));
+	json_object_set_new(data, "venv", json_string(v.dir));
 	json_object_set_new(data, "healthy_after",
 			    json_real(lr.healthy_after));
 	ret = 0;
@@ -351,6 +322,41 @@ out:
 	venv_release(&v);
 	web_site_close(&w);
 	return ret;
+}
+
+/* Start from venv (stopping first whatever runs) and wait for health. */
+static int
+start_service(struct run *r, const char *venv, json_t *data, struct err *e)
+{
+	struct web_stop_result sr;
+
+	if (stop_service(r, &sr, e) < 0)
+		return -1;
+	web_stop_result_release(&sr);
+	return launch(r, venv, 0, 0, data, e);
+}
+
+/*
+ * The venv of the canonical master when it runs and answers (new string),
+ * else NULL.
+ */
+static char *
+serving_venv(struct run *r)
+{
+	struct web_site w;
+	struct web_status st;
+	struct err le = ERR_INIT;
+	char *v = NULL;
+
+	memset(&st, 0, sizeof(st));
+	if (site_open(r, &w, 0, 0, &le) == 0 &&
+	    web_status(&w, "health", 5, &st, &le) == 0 && st.lsb == 0 &&
+	    st.pid.have_state && st.pid.state.venv)
+		v = xstrdup(st.pid.state.venv);
+	web_status_release(&st);
+	web_site_close(&w);
+	err_clear(&le);
+	return v;
 }
 
 static char *
@@ -418,6 +424,7 @@ step_backup(struct run *r, json_t *data, struct err *e)
 	struct backup_opts bo = { 0 };
 	struct sbuf cfg = SBUF_INIT, py = SBUF_INIT;
 	json_t *manifest = NULL;
+	char *rec = web_venv_record_path(r->o.omerodir);
 	int ret = -1;
 
 	if (fs_mkdir_p(r->backup_dir, 0700, e) < 0)
@@ -428,6 +435,7 @@ step_backup(struct run *r, json_t *data, struct err *e)
 	bo.config_path = cfg.buf;
 	bo.nginx_file = r->o.nginx_file;
 	bo.venv_python = py.buf;
+	bo.venv_record = rec;
 	progress(r, "backup", "config.xml, export, secret key, %spip freeze "
 		 "-> '%s'", r->o.nginx_file ? "nginx file, " : "",
 		 r->backup_dir);
@@ -439,36 +447,137 @@ step_backup(struct run *r, json_t *data, struct err *e)
 	ret = 0;
 out:
 	json_decref(manifest);
+	free(rec);
 	sbuf_release(&cfg);
 	sbuf_release(&py);
 	return ret;
 }
 
+/*
+ * --from-omerodir: config.xml (every profile, through the lossless
+ * export), the Django secret key and owctl's nginx state (base copies and
+ * records) come from another OMERODIR. What they replace is copied to the
+ * backup first (carry.json), so the rollback puts it back.
+ */
+static int carry(struct run *r, json_t *data, struct err *e);
+
 static int
-step_install(struct run *r, json_t *data, struct err *e)
+step_carry(struct run *r, json_t *data, struct err *e)
+{
+	if (!r->o.from_omerodir)
+		return 1;
+	return carry(r, data, e);
+}
+
+static int
+carry(struct run *r, json_t *data, struct err *e)
+{
+	const char *from = r->o.from_omerodir;
+	struct strv whats = STRV_INIT, dst = STRV_INIT, src = STRV_INIT;
+	struct sbuf p = SBUF_INIT, q = SBUF_INIT, txt = SBUF_INIT;
+	struct cfg_open_opts co = { 0 };
+	struct cfg_store cs;
+	struct cfgexp x = CFGEXP_INIT;
+	char *nfrom = nginx_state_dir(from), *nto = NULL;
+	int opened = 0, ret = -1;
+	DIR *d;
+
+	memset(&cs, 0, sizeof(cs));
+	sbuf_addf(&p, "%s/var/django_secret_key", from);
+	if (fs_exists(p.buf)) {
+		strv_push(&whats, "carry-secret-key");
+		strv_push(&src, p.buf);
+		strv_pushf(&dst, "%s/var/django_secret_key", r->o.omerodir);
+	}
+	nto = nginx_state_dir(r->o.omerodir);
+	if ((d = opendir(nfrom))) {
+		struct dirent *de;
+
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' || strstr(de->d_name, ".lock"))
+				continue;
+			strv_pushf(&whats, "carry-nginx-%zu", whats.n);
+			strv_pushf(&src, "%s/%s", nfrom, de->d_name);
+			strv_pushf(&dst, "%s/%s", nto, de->d_name);
+		}
+		closedir(d);
+	}
+	/* the journal's backup of what is replaced, before replacing it */
+	if (backup_take_files(r->backup_dir, "carry.json", dst.n,
+			      (const char *const *)whats.v,
+			      (const char *const *)dst.v, e) < 0)
+		goto out;
+	sbuf_addf(&q, "%s/etc/grid/config.xml", from);
+	progress(r, "carry", "config.xml, secret key, nginx state from '%s'",
+		 from);
+	if (cfgexp_load_any(q.buf, 1, NULL, &x, e) < 0)
+		goto out;
+	co.omerodir = r->o.omerodir;
+	co.env_profile = r->o.env_profile;
+	co.write = 1;
+	co.wait = 10;
+	if (cfg_open(&cs, &co, e) < 0)
+		goto out;
+	opened = 1;
+	if (cfg_require_writable(&cs, e) < 0 || cfgexp_apply(&cs, &x, 1, e) < 0
+	    || cfg_save(&cs, e) < 0)
+		goto out;
+	if (dst.n && fs_mkdir_p(nto, 0700, e) < 0)
+		goto out;
+	for (size_t i = 0; i < dst.n; i++) {
+		sbuf_reset(&txt);
+		if (fs_read_file(src.v[i], 64u << 20, &txt, e) < 0 ||
+		    fs_write_atomic_mode(dst.v[i], txt.buf, txt.len, 0600,
+					 e) < 0)
+			goto out;
+	}
+	json_object_set_new(data, "from", json_string(from));
+	json_object_set_new(data, "files", json_integer((json_int_t)dst.n +
+							 1));
+	ret = 0;
+out:
+	if (opened)
+		cfg_close(&cs);
+	cfgexp_release(&x);
+	strv_release(&whats);
+	strv_release(&dst);
+	strv_release(&src);
+	sbuf_release(&p);
+	sbuf_release(&q);
+	sbuf_release(&txt);
+	free(nfrom);
+	free(nto);
+	return ret;
+}
+
+/* pip install the target (and plugins) into venv; checks the result. */
+static int
+pip_install(struct run *r, const char *venv, int upgrade, json_t *extra,
+	    json_t *data, struct err *e)
 {
 	struct strv argv = STRV_INIT;
 	struct venv v = VENV_INIT;
-	json_t *up = json_object_get(r->plan, "plugins_upgrade"), *x;
+	json_t *x;
 	size_t i;
 	int ret = -1;
 
-	strv_pushf(&argv, "%s/bin/python", pstr(r, "venv"));
+	strv_pushf(&argv, "%s/bin/python", venv);
 	strv_push(&argv, "-m");
 	strv_push(&argv, "pip");
 	strv_push(&argv, "install");
-	strv_push(&argv, "--upgrade");
+	if (upgrade)
+		strv_push(&argv, "--upgrade");
 	pip_source(&r->o, &argv);
 	strv_pushf(&argv, "omero-web==%s", r->o.to);
-	json_array_foreach(up, i, x)
+	json_array_foreach(extra, i, x)
 		strv_push(&argv, json_string_value(x));
-	progress(r, "install", "pip install --upgrade omero-web==%s%s%s "
-		 "(%s)", r->o.to, json_array_size(up) ? " + plugins" : "", "",
-		 r->o.find_links ? r->o.find_links : r->o.index_url ?
-		 r->o.index_url : "pip's index");
+	progress(r, "install", "pip install %somero-web==%s%s into '%s' (%s)",
+		 upgrade ? "--upgrade " : "", r->o.to, json_array_size(extra) ?
+		 " + plugins" : "", venv, r->o.find_links ? r->o.find_links :
+		 r->o.index_url ? r->o.index_url : "pip's index");
 	if (run_logged(r, &argv, "pip.log", 900, e) < 0)
 		goto out;
-	if (venv_open(pstr(r, "venv"), VENV_FROM_OPTION, &v, e) < 0)
+	if (venv_open(venv, VENV_FROM_OPTION, &v, e) < 0)
 		goto out;
 	if (!v.omero_web_version || strcmp(v.omero_web_version, r->o.to)) {
 		err_set(e, ERR_FAIL, "pip succeeded but the venv holds "
@@ -478,11 +587,93 @@ step_install(struct run *r, json_t *data, struct err *e)
 	}
 	json_object_set_new(data, "installed", json_string(
 		v.omero_web_version));
+	json_object_set_new(data, "venv", json_string(v.dir));
 	ret = 0;
 out:
 	venv_release(&v);
 	strv_release(&argv);
 	return ret;
+}
+
+#define NEW_VENV_MARK ".owctl-upgrade"
+
+/*
+ * --new-venv: `BASE_PYTHON -m venv [--system-site-packages] --without-pip
+ * DIR` (like the old venv), a pip from ensurepip only when the venv has
+ * none (Debian's pip shows through system site-packages), then the target
+ * and every plugin of the old venv. DIR is marked as ours, so a resumed
+ * install may clear it (venv --clear) and start again.
+ */
+static int
+install_new_venv(struct run *r, json_t *data, struct err *e)
+{
+	json_t *nv = json_object_get(r->plan, "new_venv");
+	const char *dir = r->o.new_venv;
+	struct strv argv = STRV_INIT;
+	struct sbuf mark = SBUF_INIT, txt = SBUF_INIT;
+	struct proc_opts po = { 0 };
+	struct proc_result pr;
+	struct err le = ERR_INIT;
+	const char *pipv[5];
+	int ret = -1, ours;
+
+	sbuf_addf(&mark, "%s/%s", dir, NEW_VENV_MARK);
+	ours = fs_read_file(mark.buf, 256, &txt, &le) == 0 &&
+	       !strcmp(txt.buf, r->j.id);
+	err_clear(&le);
+	strv_push(&argv, jstr0(nv, "base_python"));
+	strv_push(&argv, "-m");
+	strv_push(&argv, "venv");
+	if (json_is_true(json_object_get(nv, "system_site_packages")))
+		strv_push(&argv, "--system-site-packages");
+	strv_push(&argv, "--without-pip");
+	if (ours)
+		strv_push(&argv, "--clear");
+	strv_push(&argv, dir);
+	progress(r, "install", "%s -m venv%s '%s'", argv.v[0], ours ?
+		 " --clear" : "", dir);
+	if (run_logged(r, &argv, "venv.log", 300, e) < 0)
+		goto out;
+	if (fs_write_atomic(mark.buf, r->j.id, strlen(r->j.id), 0644, e) < 0)
+		goto out;
+	strv_release(&argv);
+	strv_pushf(&argv, "%s/bin/python", dir);
+	pipv[0] = argv.v[0];
+	pipv[1] = "-m";
+	pipv[2] = "pip";
+	pipv[3] = "--version";
+	pipv[4] = NULL;
+	po.argv = pipv;
+	po.timeout = 60;
+	if (proc_run(&po, &pr, e) < 0)
+		goto out;
+	if (pr.status != 0) {
+		strv_push(&argv, "-m");
+		strv_push(&argv, "ensurepip");
+		strv_push(&argv, "--default-pip");
+		progress(r, "install", "no pip in the new venv: ensurepip");
+		if (run_logged(r, &argv, "venv.log", 300, e) < 0)
+			goto out;
+	}
+	if (pip_install(r, dir, 0, json_object_get(r->plan,
+		"plugins_install"), data, e) < 0)
+		goto out;
+	json_object_set_new(data, "new_venv", json_string(dir));
+	ret = 0;
+out:
+	strv_release(&argv);
+	sbuf_release(&mark);
+	sbuf_release(&txt);
+	return ret;
+}
+
+static int
+step_install(struct run *r, json_t *data, struct err *e)
+{
+	if (r->o.new_venv)
+		return install_new_venv(r, data, e);
+	return pip_install(r, pstr(r, "venv"), 1, json_object_get(r->plan,
+		"plugins_upgrade"), data, e);
 }
 
 static int
@@ -512,30 +703,239 @@ out:
 	return ret;
 }
 
+/*
+ * Regenerate the installed nginx file in-process (regen.h), reload nginx
+ * and wait until its old workers are gone; port > 0 renders the
+ * application server's port as port (the hand-over to the spare).
+ */
+static int
+regen_nginx(struct run *r, const char *step, long port, json_t *data,
+	    struct err *e)
+{
+	struct nginx_regen_opts ro = { 0 };
+	struct nginx_regen_result rr = NGINX_REGEN_RESULT_INIT;
+	int ret;
+
+	ro.omerodir = r->o.omerodir;
+	ro.env_profile = r->o.env_profile;
+	ro.path = r->o.nginx_file;
+	ro.app_port = port;
+	ro.reload = 1;
+	ro.drain_timeout = 60;
+	progress(r, step, "regenerating '%s'%s (three-way merge, nginx "
+		 "-t, reload)", r->o.nginx_file, port > 0 ?
+		 " with the spare port" : "");
+	ret = nginx_regen(&ro, &rr, e);
+	if (rr.installed) {
+		json_object_set_new(data, "file", json_string(
+			r->o.nginx_file));
+		json_object_set_new(data, "action", json_string(
+			nginx_install_action_name(rr.inst.action)));
+		json_object_set_new(data, "reloaded",
+				    json_boolean(rr.reloaded));
+		json_object_set_new(data, "drained_seconds",
+				    json_real(rr.drained));
+	}
+	if (ret < 0 && rr.inst.conflict_file)
+		err_prefix(e, "the merge with conflicts is in '%s'",
+			   rr.inst.conflict_file);
+	nginx_regen_result_release(&rr);
+	return ret;
+}
+
 static int
 step_nginx(struct run *r, json_t *data, struct err *e)
 {
-	struct strv argv = STRV_INIT;
-	int ret;
-
 	if (!r->o.nginx_file)
 		return 1;
-	strv_push(&argv, r->owctl);
-	strv_push(&argv, "--omerodir");
-	strv_push(&argv, r->o.omerodir);
-	strv_push(&argv, "web");
-	strv_push(&argv, "nginx");
-	strv_push(&argv, "install");
-	strv_push(&argv, r->o.nginx_file);
-	strv_push(&argv, "--reload");
-	progress(r, "nginx", "owctl web nginx install '%s' --reload",
-		 r->o.nginx_file);
-	ret = run_logged(r, &argv, "nginx.log", 120, e);
-	if (ret == 0)
-		json_object_set_new(data, "file",
-				    json_string(r->o.nginx_file));
-	strv_release(&argv);
+	return regen_nginx(r, "nginx", 0, data, e);
+}
+
+/* A free TCP port on host (the spare gunicorn's), or -1. */
+static long
+free_port(const char *host, struct err *e)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	long port = -1;
+	int fd = -1, rc;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host, "0", &hints, &ai)) != 0) {
+		err_set(e, ERR_IO, "cannot resolve '%s': %s", host,
+			gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		err_errno(e, ERR_IO, errno, "no free port on '%s'", host);
+		goto out;
+	}
+	if (ss.ss_family == AF_INET)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return port;
+}
+
+/* Does the spare gunicorn of an earlier, interrupted hand-over answer? */
+static int
+spare_serving(struct run *r)
+{
+	struct web_site w;
+	struct web_status st;
+	struct err le = ERR_INIT;
+	int ok = 0;
+
+	memset(&w, 0, sizeof(w));
+	memset(&st, 0, sizeof(st));
+	if (r->spare_port > 0 && site_open(r, &w, 1, r->spare_port, &le) == 0 &&
+	    web_status(&w, "health", 5, &st, &le) == 0)
+		ok = st.lsb == 0;
+	web_status_release(&st);
+	web_site_close(&w);
+	err_clear(&le);
+	return ok;
+}
+
+/*
+ * The hand-over is run again after an interruption: when the old gunicorn
+ * was already retired and the spare serves, nginx is pointed at the spare
+ * (unchanged if it already is) and the step is complete (1). Otherwise
+ * nginx goes back to the old gunicorn, which still serves, before the
+ * spare stops, and the hand-over starts afresh (0).
+ */
+static int
+resume_handover(struct run *r, json_t *data, struct err *e)
+{
+	struct web_stop_result sr;
+	char *old;
+	int spare, ret = 0;
+
+	if (!journal_step_state(r->records, "handover"))
+		return 0;	/* a first run: nothing to pick up */
+	old = serving_venv(r);
+	spare = spare_serving(r);
+	if (spare && !old) {
+		json_object_set_new(data, "resumed", json_true());
+		json_object_set_new(data, "spare_port",
+				    json_integer(r->spare_port));
+		ret = regen_nginx(r, "handover", r->spare_port, data, e) < 0 ?
+		      -1 : 1;
+		goto out;
+	}
+	if (old && r->o.nginx_file &&
+	    regen_nginx(r, "handover", 0, data, e) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (stop_site(r, 1, &sr, e) < 0)
+		ret = -1;
+	else
+		web_stop_result_release(&sr);
+out:
+	free(old);
 	return ret;
+}
+
+/*
+ * Zero-downtime hand-over: the new venv's gunicorn starts beside the old
+ * one on a spare port with the same config.xml; once it answers, nginx's
+ * upstream is switched to it (regenerated, tested, reloaded, old nginx
+ * workers drained), the new version is checked through nginx, and only
+ * then is the old master stopped gracefully (SIGTERM: its workers finish
+ * what they serve). At no time does nginx point at a port nobody serves.
+ */
+static int
+step_handover(struct run *r, json_t *data, struct err *e)
+{
+	struct web_site w;
+	struct web_stop_result sr;
+	json_t *sub;
+	char *got = NULL;
+	long port;
+	int ret = -1;
+
+	/* after kill -9 and resume, nginx must never lose its upstream */
+	switch (resume_handover(r, data, e)) {
+	case -1:
+		return -1;
+	case 1:
+		return 0;	/* it had completed but for the journal */
+	default:
+		break;
+	}
+	if (site_open(r, &w, 0, 0, e) < 0) {
+		web_site_close(&w);
+		return -1;
+	}
+	port = free_port(w.set.host ? w.set.host : "127.0.0.1", e);
+	web_site_close(&w);
+	if (port < 0)
+		return -1;
+	r->spare_port = port;
+	json_object_set_new(data, "spare_port", json_integer(port));
+	{
+		/* journaled now: a resume must find this spare again */
+		json_t *rec = json_pack("{s:i}", "spare_port", (int)port);
+		int jr = journal_append(&r->j, "handover", "progress", rec, e);
+
+		json_decref(rec);
+		if (jr < 0)
+			return -1;
+	}
+	progress(r, "handover", "starting omero-web %s from '%s' on spare "
+		 "port %ld", r->o.to, target_venv(r), port);
+	sub = json_object();
+	json_object_set_new(data, "spare", sub);
+	if (launch(r, target_venv(r), 1, port, sub, e) < 0)
+		return -1;
+	sub = json_object();
+	json_object_set_new(data, "nginx", sub);
+	if (regen_nginx(r, "handover", port, sub, e) < 0)
+		goto out;
+	if (r->o.verify_url) {
+		if (!(got = version_at(r->o.verify_url, 10, e)))
+			goto out;
+		if (strcmp(got, r->o.to)) {
+			err_set(e, ERR_FAIL, "'%s' (through nginx) reports "
+				"omero-web %s, not %s, after the switch",
+				r->o.verify_url, got, r->o.to);
+			goto out;
+		}
+	}
+	progress(r, "handover", "nginx serves omero-web %s; retiring the old "
+		 "gunicorn", r->o.to);
+	if (stop_service(r, &sr, e) < 0)
+		goto out;
+	json_object_set_new(data, "retired_pid", json_integer(sr.pid));
+	json_object_set_new(data, "retire_seconds", json_real(sr.seconds));
+	web_stop_result_release(&sr);
+	ret = 0;
+out:
+	free(got);
+	return ret;
+}
+
+/* Zero-downtime: the spare, no longer in nginx's upstream, stops. */
+static int
+step_retire(struct run *r, json_t *data, struct err *e)
+{
+	struct web_stop_result sr;
+
+	if (stop_site(r, 1, &sr, e) < 0)
+		return -1;
+	json_object_set_new(data, "pid", json_integer(sr.pid));
+	json_object_set_new(data, "seconds", json_real(sr.seconds));
+	web_stop_result_release(&sr);
+	return 0;
 }
 
 static int
@@ -650,8 +1050,19 @@ out:
 static int
 step_start(struct run *r, json_t *data, struct err *e)
 {
-	if (start_service(r, data, e) < 0)
+	if (start_service(r, target_venv(r), data, e) < 0)
 		return -1;
+	/* the switch: `owctl web` and later upgrades use the new venv */
+	if (r->o.new_venv) {
+		char *rec = web_venv_record_path(r->o.omerodir);
+
+		if (web_venv_record(r->o.omerodir, r->o.new_venv, e) < 0) {
+			free(rec);
+			return -1;
+		}
+		json_object_set_new(data, "venv_record", json_string(rec));
+		free(rec);
+	}
 	if (r->stop_at > 0) {
 		r->unavailable = wall_now() - r->stop_at;
 		json_object_set_new(data, "unavailable_seconds",
@@ -707,6 +1118,11 @@ rb_packages(struct run *r, json_t *data, struct err *e)
 	char py[4096];
 	const char *fargv[] = { py, "-m", "pip", "freeze", "--all", NULL };
 	int ret = -1;
+
+	if (r->o.new_venv) {
+		json_object_set_new(data, "untouched", json_string(venv));
+		return 1;	/* the old venv was never changed */
+	}
 
 	snprintf(py, sizeof(py), "%s/bin/python", venv);
 	sbuf_addf(&path, "%s/pip-freeze.txt", r->backup_dir);
@@ -796,44 +1212,112 @@ rb_stop(struct run *r, json_t *data, struct err *e)
 	return 0;
 }
 
+/* nginx reads its file again (the one restored); drain: wait for the
+ * old workers. */
+static int
+reload_nginx(struct run *r, int drain, json_t *data, struct err *e)
+{
+	struct nginx_record rec;
+	struct nginx_cmd nc = { 0 };
+	char *sd = nginx_state_dir(r->o.omerodir);
+	int found = 0, ret;
+
+	memset(&rec, 0, sizeof(rec));
+	ret = nginx_record_load(sd, r->o.nginx_file, &rec, &found, e);
+	if (ret == 0) {
+		nc.conf = rec.nginx_conf;
+		nc.prefix = rec.nginx_prefix;
+		ret = drain ? nginx_reload_wait(&nc, 60, NULL, NULL, e) :
+		      nginx_reload(&nc, NULL, e);
+		json_object_set_new(data, "nginx_reloaded",
+				    json_boolean(ret == 0));
+	}
+	nginx_record_release(&rec);
+	free(sd);
+	return ret;
+}
+
+/*
+ * Put config.xml, the secret key, the nginx file and the venv record back
+ * (and what --from-omerodir replaced); in place, nginx reloads at once.
+ */
 static int
 rb_files(struct run *r, json_t *data, struct err *e)
 {
 	json_t *m = backup_manifest(r->backup_dir, e);
+	struct sbuf carry = SBUF_INIT;
 	int ret;
 
 	if (!m)
 		return -1;
 	ret = backup_restore(r->backup_dir, m, e);
 	json_decref(m);
-	if (ret < 0 || !r->o.nginx_file)
-		return ret;
-	/* nginx must read the file it had again. */
-	{
-		struct nginx_record rec;
-		struct nginx_cmd nc = { 0 };
-		char *sd = nginx_state_dir(r->o.omerodir);
-		int found = 0;
-
-		memset(&rec, 0, sizeof(rec));
-		if (nginx_record_load(sd, r->o.nginx_file, &rec, &found,
-				      e) == 0) {
-			nc.conf = rec.nginx_conf;
-			nc.prefix = rec.nginx_prefix;
-			ret = nginx_reload(&nc, NULL, e);
-			json_object_set_new(data, "nginx_reloaded",
-					    json_boolean(ret == 0));
-		}
-		nginx_record_release(&rec);
-		free(sd);
+	sbuf_addf(&carry, "%s/carry.json", r->backup_dir);
+	if (ret == 0 && fs_exists(carry.buf)) {
+		m = backup_manifest_named(r->backup_dir, "carry.json", e);
+		ret = m ? backup_restore(r->backup_dir, m, e) : -1;
+		json_decref(m);
 	}
-	return ret;
+	sbuf_release(&carry);
+	if (ret < 0 || !r->o.nginx_file || r->o.new_venv)
+		return ret;
+	return reload_nginx(r, 0, data, e);
 }
 
+/*
+ * In place: start the old version. With a new venv, the old venv was
+ * never touched: when its gunicorn still serves (the failure came before
+ * the switch) nothing is stopped at all; otherwise whatever serves is
+ * stopped and the old venv started.
+ */
 static int
 rb_start(struct run *r, json_t *data, struct err *e)
 {
-	return start_service(r, data, e);
+	char *sv;
+	double t;
+
+	if (!r->o.new_venv)
+		return start_service(r, pstr(r, "venv"), data, e);
+	sv = serving_venv(r);
+	if (sv && !strcmp(sv, pstr(r, "venv"))) {
+		json_object_set_new(data, "kept", json_string(sv));
+		free(sv);
+		return 1;
+	}
+	free(sv);
+	/* the new venv's gunicorn (if any) stops: that is a window */
+	t = wall_now();
+	if (start_service(r, pstr(r, "venv"), data, e) < 0)
+		return -1;
+	r->unavailable = wall_now() - t;
+	json_object_set_new(data, "unavailable_seconds",
+			    json_real(r->unavailable));
+	return 0;
+}
+
+/* New venv: nginx back to the restored file, once the old serves. */
+static int
+rb_nginx(struct run *r, json_t *data, struct err *e)
+{
+	if (!r->o.nginx_file)
+		return 1;
+	return reload_nginx(r, 1, data, e);
+}
+
+/* New venv: the spare of a zero-downtime hand-over, if any, stops. */
+static int
+rb_spare(struct run *r, json_t *data, struct err *e)
+{
+	struct web_stop_result sr;
+	int found;
+
+	if (stop_site(r, 1, &sr, e) < 0)
+		return -1;
+	found = sr.found == WEB_PID_RUNNING;
+	if (found)
+		json_object_set_new(data, "pid", json_integer(sr.pid));
+	web_stop_result_release(&sr);
+	return found ? 0 : 1;
 }
 
 static int
@@ -851,6 +1335,7 @@ struct step {
 
 static const struct step upgrade_steps[] = {
 	{ "backup", step_backup },
+	{ "carry", step_carry },
 	{ "install", step_install },
 	{ "config", step_config },
 	{ "nginx", step_nginx },
@@ -858,6 +1343,31 @@ static const struct step upgrade_steps[] = {
 	{ "sessions", step_sessions },
 	{ "start", step_start },
 	{ "verify", step_verify },
+	{ NULL, NULL }
+};
+
+/* --zero-downtime: the new gunicorn serves before the old one stops. */
+static const struct step zero_downtime_steps[] = {
+	{ "backup", step_backup },
+	{ "carry", step_carry },
+	{ "install", step_install },
+	{ "config", step_config },
+	{ "handover", step_handover },
+	{ "sessions", step_sessions },
+	{ "start", step_start },
+	{ "nginx", step_nginx },
+	{ "retire", step_retire },
+	{ "verify", step_verify },
+	{ NULL, NULL }
+};
+
+/* --new-venv: the old venv is only switched back to. */
+static const struct step new_venv_rollback_steps[] = {
+	{ "rollback-files", rb_files },
+	{ "rollback-start", rb_start },
+	{ "rollback-nginx", rb_nginx },
+	{ "rollback-spare", rb_spare },
+	{ "rollback-verify", rb_verify },
 	{ NULL, NULL }
 };
 
@@ -914,8 +1424,10 @@ static int
 do_rollback(struct run *r, struct err *e)
 {
 	struct err je = ERR_INIT;
+	const struct step *s = r->o.new_venv ? new_venv_rollback_steps :
+			       rollback_steps;
 
-	for (const struct step *s = rollback_steps; s->name; s++)
+	for (; s->name; s++)
 		if (do_step(r, s, e) < 0) {
 			(void)journal_append(&r->j, "upgrade",
 					     "rollback-failed", NULL, &je);
@@ -931,24 +1443,46 @@ static json_t *
 make_report(struct run *r, const char *result, const char *failed,
 	    const char *error)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:f, s:o, s:o, "
-			 "s:o, s:o}",
+	json_t *from = json_object_get(r->plan, "from");
+	const char *mode = r->o.zero_downtime ? "zero-downtime" :
+			   r->o.new_venv ? "new-venv" : "in-place";
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:o, "
+			 "s:f, s:o, s:o, s:o, s:o}",
 		"schema", UPGRADE_REPORT_SCHEMA, "id", r->j.id, "journal",
-		r->j.dir, "backup", r->backup_dir, "from",
-		json_object_get(r->plan, "from") ? json_incref(
-		json_object_get(r->plan, "from")) : json_null(), "to", r->o.to,
-		"result", result, "seconds", fs_now() - r->t0,
+		r->j.dir, "backup", r->backup_dir, "from", from ? from :
+		json_null(), "to", r->o.to, "mode", mode, "venv",
+		pstr(r, "venv") ? pstr(r, "venv") : "", "result", result,
+		"new_venv", r->o.new_venv ? json_string(r->o.new_venv) :
+		json_null(), "seconds", fs_now() - r->t0,
 		"unavailable_seconds", r->unavailable >= 0 ?
 		json_real(r->unavailable) : json_null(), "failed_step",
 		failed ? json_string(failed) : json_null(), "error",
-		error ? json_string(error) : json_null(), "steps", r->steps);
+		error ? json_string(error) : json_null(), "steps",
+		r->steps);
+}
+
+/* Does the plan list the step? (Steps of other modes are not run.) */
+static int
+planned(const struct run *r, const char *name)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(r->plan, "steps"), i, x)
+		if (!strcmp(json_string_value(x) ? json_string_value(x) : "",
+			    name))
+			return 1;
+	return 0;
 }
 
 /* The steps from where the journal stands; rollback on failure. */
 static int
 drive(struct run *r, int rollback_only, json_t **report, struct err *e)
 {
-	const struct step *s = upgrade_steps;
+	const struct step *first = r->o.zero_downtime ? zero_downtime_steps :
+				   upgrade_steps;
+	const struct step *s = first;
 	const char *failed = NULL;
 	struct err je = ERR_INIT, re = ERR_INIT;
 	char *why = NULL;
@@ -956,21 +1490,30 @@ drive(struct run *r, int rollback_only, json_t **report, struct err *e)
 
 	r->t0 = fs_now();
 	r->steps = json_array();
-	/* A stop recorded before a crash still counts for the window. */
+	/*
+	 * A stop recorded before a crash still counts for the window; a
+	 * spare started before it must be found again.
+	 */
 	{
 		size_t i;
 		json_t *rec;
 
-		json_array_foreach(r->records, i, rec)
-			if (!strcmp(json_string_value(json_object_get(rec,
-				"step")) ?: "", "stop") &&
-			    json_number_value(json_object_get(rec, "at")) > 0)
+		json_array_foreach(r->records, i, rec) {
+			const char *st = jstr0(rec, "step");
+
+			if (!strcmp(st, "stop") && json_number_value(
+				json_object_get(rec, "at")) > 0)
 				r->stop_at = json_number_value(
 					json_object_get(rec, "at"));
+			if (!strcmp(st, "handover") && json_integer_value(
+				json_object_get(rec, "spare_port")) > 0)
+				r->spare_port = (long)json_integer_value(
+					json_object_get(rec, "spare_port"));
+		}
 	}
 	if (!rollback_only) {
 		for (; s->name; s++)
-			if (do_step(r, s, e) < 0)
+			if (planned(r, s->name) && do_step(r, s, e) < 0)
 				break;
 		if (!s->name) {
 			(void)journal_append(&r->j, "upgrade", "done", NULL,
@@ -981,7 +1524,7 @@ drive(struct run *r, int rollback_only, json_t **report, struct err *e)
 		}
 		failed = s->name;
 		why = xstrdup(e->msg ? e->msg : "failed");
-		if (s == upgrade_steps) {
+		if (s == first) {
 			/* Nothing changed before the backup existed. */
 			(void)journal_append(&r->j, "upgrade", "failed",
 					     NULL, &je);
@@ -1117,8 +1660,7 @@ reopen(struct run *r, const char *omerodir, const char *owctl,
 	if (!(r->records = journal_records(&r->j, e)))
 		return -1;
 	json_array_foreach(r->records, i, rec)
-		if (!strcmp(json_string_value(json_object_get(rec, "step")) ?:
-			    "", "plan"))
+		if (!strcmp(jstr0(rec, "step"), "plan"))
 			planrec = rec;
 	if (!planrec)
 		return err_set(e, ERR_UPGRADE_NONE, "the journal '%s' holds no "
@@ -1126,8 +1668,7 @@ reopen(struct run *r, const char *omerodir, const char *owctl,
 	r->optsj = json_incref(json_object_get(planrec, "opts"));
 	r->plan = json_incref(json_object_get(planrec, "plan"));
 	upgrade_opts_from_json(r->optsj, &r->o);
-	r->backup_dir = xstrdup(json_string_value(json_object_get(planrec,
-		"backup")) ?: "");
+	r->backup_dir = xstrdup(jstr0(planrec, "backup"));
 	*final = journal_step_state(r->records, "upgrade");
 	return 0;
 }
@@ -1148,7 +1689,15 @@ upgrade_resume(const char *omerodir, const char *owctl,
 			"already ended: %s", r.j.id, final);
 		goto out;
 	}
-	in_rollback = journal_step_state(r.records, "rollback-stop") != NULL;
+	in_rollback = 0;
+	{
+		size_t i;
+		json_t *rec;
+
+		json_array_foreach(r.records, i, rec)
+			if (!strncmp(jstr0(rec, "step"), "rollback-", 9))
+				in_rollback = 1;
+	}
 	ret = drive(&r, in_rollback, report, e);
 out:
 	run_release(&r);
@@ -1218,10 +1767,11 @@ upgrade_status(const char *omerodir, struct err *e)
 	}
 	final = journal_step_state(recs, "upgrade");
 	out = json_pack("{s:s, s:s, s:O, s:O, s:s, s:o}", "id", j.id,
-		"journal", j.dir, "from", json_object_get(plan, "from") ?:
-		json_null(), "to", json_object_get(plan, "to") ?: json_null(),
-		"state", final ? final : "running or interrupted", "steps",
-		steps);
+		"journal", j.dir, "from", json_object_get(plan, "from") ?
+		json_object_get(plan, "from") : json_null(), "to",
+		json_object_get(plan, "to") ? json_object_get(plan, "to") :
+		json_null(), "state", final ? final : "running or interrupted",
+		"steps", steps);
 out:
 	json_decref(recs);
 	journal_close(&j);

@@ -1,9 +1,10 @@
 /*
  * `owctl upgrade run|resume|rollback|status`: the upgrade guide's steps
- * (backup, install, configuration, nginx, sessions, restart, verify), each
- * journaled (journal.h) so that an interrupted upgrade can be resumed, and
- * the rollback that puts packages, config.xml, the secret key and the
- * nginx file back and proves the old version answers again.
+ * (backup, install in place or into a new venv, configuration, nginx,
+ * sessions, restart or a zero-downtime hand-over, verify), each journaled
+ * (journal.h) so that an interrupted upgrade can be resumed, and the
+ * rollback that puts packages (or the old venv), config.xml, the secret
+ * key and the nginx file back and proves the old version answers again.
  */
 #ifndef OWCTL_UPGRADE_STEPS_H
 #define OWCTL_UPGRADE_STEPS_H
@@ -30,13 +31,19 @@ struct upgrade_ui {
 /*
  * Run the upgrade that plan (from upgrade_plan_make, with no error) and o
  * describe: a new journal under $OMERODIR/var/owctl/upgrades/<id>/, a
- * backup under $OMERODIR/var/owctl/backups/<id>/ (0700), then every step.
- * When a step after the backup fails, the rollback runs at once. *report
- * (new reference, also on failure when anything ran) is
+ * backup under $OMERODIR/var/owctl/backups/<id>/ (0700), then every step
+ * the plan lists (plan "steps": in place, --new-venv or --zero-downtime,
+ * with "carry" for --from-omerodir). With o->new_venv the start step
+ * switches the deployment to the new venv: gunicorn runs from it and
+ * $OMERODIR/var/owctl/venv names it (web_venv_record). When a step after
+ * the backup fails, the rollback runs at once. *report (new reference,
+ * also on failure when anything ran) is
  *   { "schema", "id", "journal", "backup", "from", "to",
+ *     "mode": "in-place" | "new-venv" | "zero-downtime", "venv",
+ *     "new_venv" | null,
  *     "result": "upgraded" | "rolled-back" | "rollback-failed" | "failed",
  *     "seconds", "unavailable_seconds" | null, "failed_step" | null,
- *     "error" | null, "steps": [{"step", "state", "seconds", "message"}] }.
+ *     "error" | null, "steps": [{"step", "state", "seconds", "data"}] }.
  * Returns 0 when upgraded; -1 otherwise with ERR_UPGRADE_FAILED (rolled
  * back: the old version answers), ERR_UPGRADE_ROLLBACK (the rollback
  * failed too), ERR_CFG_LOCK (another upgrade runs) or the error that
@@ -49,8 +56,8 @@ int upgrade_run(const struct upgrade_opts *o, json_t *plan,
  * Continue the latest upgrade of omerodir from its journal: the steps not
  * recorded "done" run again (each is safe to repeat); an interrupted
  * rollback continues as a rollback. ERR_UPGRADE_NONE when there is no
- * unfinished upgrade. owctl is owctl's own path (the nginx step runs
- * `owctl web nginx install`). Returns like upgrade_run.
+ * unfinished upgrade. owctl is owctl's own path (unused since the nginx
+ * step regenerates in-process, web/regen.h). Returns like upgrade_run.
  */
 int upgrade_resume(const char *omerodir, const char *owctl,
 		   const struct upgrade_ui *ui, json_t **report,
@@ -58,9 +65,10 @@ int upgrade_resume(const char *omerodir, const char *owctl,
 
 /*
  * Undo the latest upgrade (finished or interrupted): restore the packages
- * of the pip freeze in its backup, config.xml, the secret key and the
- * nginx file, restart and check the old version answers. Returns 0, or -1
- * with ERR_UPGRADE_ROLLBACK / ERR_UPGRADE_NONE.
+ * of the pip freeze in its backup (with a new venv: switch back to the
+ * untouched old one), config.xml, the secret key, the nginx file and what
+ * --from-omerodir replaced, restart and check the old version answers.
+ * Returns 0, or -1 with ERR_UPGRADE_ROLLBACK / ERR_UPGRADE_NONE.
  */
 int upgrade_rollback(const char *omerodir, const char *owctl,
 		     const struct upgrade_ui *ui, json_t **report,
@@ -72,12 +80,5 @@ int upgrade_rollback(const char *omerodir, const char *owctl,
  * [{"step", "state", "time"}] }. ERR_UPGRADE_NONE when there is none.
  */
 json_t *upgrade_status(const char *omerodir, struct err *e);
-
-/*
- * GET an http:// URL (plain HTTP/1.0, no proxy, no redirects), body capped
- * at 1 MiB. 0 with *status and body filled, -1 when nothing answered.
- */
-int upgrade_http_get(const char *url, double timeout, long *status,
-		     struct sbuf *body, struct err *e);
 
 #endif

@@ -49,9 +49,29 @@ discard(char *ptr, size_t size, size_t nmemb, void *data)
 	return size * nmemb;
 }
 
-int
-http_probe(const char *url, const char *unix_socket, double timeout,
-	   struct http_probe *p, struct err *e)
+struct sink {
+	struct sbuf *body;
+	size_t max;
+	int too_long;
+};
+
+static size_t
+keep(char *ptr, size_t size, size_t nmemb, void *data)
+{
+	struct sink *k = data;
+	size_t n = size * nmemb;
+
+	if (k->body->len + n > k->max) {
+		k->too_long = 1;
+		return 0;	/* aborts the transfer */
+	}
+	sbuf_add(k->body, ptr, n);
+	return n;
+}
+
+static int
+request(const char *url, const char *unix_socket, double timeout,
+	struct sink *k, struct http_probe *p, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long ms = timeout > 0 ? (long)(timeout * 1000) : 1000;
@@ -74,7 +94,12 @@ http_probe(const char *url, const char *unix_socket, double timeout,
 	cu.easy_setopt(c, CURLOPT_NOPROXY, "*");
 	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (k) {
+		cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+		cu.easy_setopt(c, CURLOPT_WRITEDATA, k);
+	} else {
+		cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	}
 	cu.easy_setopt(c, CURLOPT_USERAGENT, "owctl-health/1");
 	cu.easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -87,12 +112,31 @@ http_probe(const char *url, const char *unix_socket, double timeout,
 	p->seconds = fs_now() - t0;
 	if (rc == CURLE_OK) {
 		cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->status);
+	} else if (k && k->too_long) {
+		snprintf(p->error, sizeof(p->error), "answer longer than %zu "
+			 "bytes", k->max);
 	} else {
 		snprintf(p->error, sizeof(p->error), "%s", *errbuf ? errbuf :
 			 cu.easy_strerror(rc));
 	}
 	cu.easy_cleanup(c);
 	return rc == CURLE_OK ? 0 : 1;
+}
+
+int
+http_probe(const char *url, const char *unix_socket, double timeout,
+	   struct http_probe *p, struct err *e)
+{
+	return request(url, unix_socket, timeout, NULL, p, e);
+}
+
+int
+http_get(const char *url, const char *unix_socket, double timeout,
+	 size_t max, struct http_probe *p, struct sbuf *body, struct err *e)
+{
+	struct sink k = { body, max ? max : 1u << 20, 0 };
+
+	return request(url, unix_socket, timeout, &k, p, e);
 }
 
 int

@@ -5,7 +5,10 @@
 #ifndef OWCTL_HEALTH_H
 #define OWCTL_HEALTH_H
 
+#include <stddef.h>
+
 #include "err.h"
+#include "sbuf.h"
 
 struct http_probe {
 	long status;		/* HTTP status; 0 when nothing answered */
@@ -22,6 +25,15 @@ struct http_probe {
  */
 int http_probe(const char *url, const char *unix_socket, double timeout,
 	       struct http_probe *p, struct err *e);
+
+/*
+ * Like http_probe, and the answer's body appended to body, at most max
+ * bytes (0: 1 MiB); a longer body counts as no answer ("answer longer
+ * than N bytes").
+ */
+int http_get(const char *url, const char *unix_socket, double timeout,
+	     size_t max, struct http_probe *p, struct sbuf *body,
+	     struct err *e);
 
 /* Is status an answer from the application itself (2xx-4xx)? A 5xx means
  * the app (or gunicorn) failed. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -15,6 +16,7 @@
 #include "fs.h"
 #include "proc.h"
 #include "xalloc.h"
+#include "web/gproc.h"
 #include "web/merge.h"
 #include "web/nginxinst.h"
 #include "banned.h"
@@ -261,6 +263,141 @@ nginx_reload(const struct nginx_cmd *c, struct sbuf *log, struct err *e)
 out:
 	sbuf_release(&own);
 	sbuf_release(&msg);
+	return ret;
+}
+
+/* The value of the first "pid X;" directive of an nginx -T dump. */
+static char *
+dump_pid_path(const char *dump)
+{
+	const char *p = dump;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n'), *v, *end;
+
+		if (!eol)
+			eol = p + strlen(p);
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		if (eol - p > 4 && !strncmp(p, "pid", 3) &&
+		    (p[3] == ' ' || p[3] == '\t')) {
+			v = p + 4;
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			end = memchr(v, ';', (size_t)(eol - v));
+			if (end && end > v)
+				return xstrndup(v, (size_t)(end - v));
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	return NULL;
+}
+
+int
+nginx_master_pid(const struct nginx_cmd *c, pid_t *pid, struct err *e)
+{
+	static const char *const dump_a[] = { "-T", NULL };
+	static const char *const ver_a[] = { "-V", NULL };
+	struct sbuf out = SBUF_INIT, log = SBUF_INIT, path = SBUF_INIT;
+	struct sbuf txt = SBUF_INIT;
+	struct proc_result r;
+	char *pp = NULL, *end;
+	long v;
+	int ret = -1;
+
+	*pid = 0;
+	if (run_nginx(c, dump_a, &out, &log, &r, e) < 0)
+		goto out;
+	if (r.status == 0)
+		pp = dump_pid_path(out.buf);
+	if (!pp && run_nginx(c, ver_a, NULL, &log, &r, e) == 0) {
+		const char *q = strstr(log.buf, "--pid-path=");
+
+		if (q) {
+			q += strlen("--pid-path=");
+			pp = xstrndup(q, strcspn(q, " \n"));
+		}
+	}
+	if (!pp) {
+		err_set(e, ERR_WEB_NGINX_RELOAD, "cannot tell where nginx "
+			"keeps its PID");
+		goto out;
+	}
+	if (*pp != '/' && c->prefix)
+		sbuf_addf(&path, "%s/%s", c->prefix, pp);
+	else
+		sbuf_adds(&path, pp);
+	if (fs_read_file(path.buf, 64, &txt, e) < 0) {
+		e->code = ERR_WEB_NGINX_RELOAD;
+		err_prefix(e, "nginx is not running");
+		goto out;
+	}
+	v = strtol(txt.buf, &end, 10);
+	if (v <= 0 || !gproc_alive((pid_t)v)) {
+		err_set(e, ERR_WEB_NGINX_RELOAD, "nginx is not running (no "
+			"process %ld, from '%s')", v, path.buf);
+		goto out;
+	}
+	*pid = (pid_t)v;
+	ret = 0;
+out:
+	free(pp);
+	sbuf_release(&out);
+	sbuf_release(&log);
+	sbuf_release(&path);
+	sbuf_release(&txt);
+	return ret;
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+nginx_reload_wait(const struct nginx_cmd *c, double timeout, double *waited,
+		  struct sbuf *log, struct err *e)
+{
+	pid_t master, *old = NULL;
+	size_t nold, left = 0;
+	double t0, deadline;
+	int ret = -1;
+
+	if (waited)
+		*waited = 0;
+	if (nginx_master_pid(c, &master, e) < 0)
+		return -1;
+	nold = gmaster_children(master, &old);
+	if (nginx_reload(c, log, e) < 0)
+		goto out;
+	t0 = mono_now();
+	deadline = t0 + (timeout > 0 ? timeout : 60);
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		left = 0;
+		for (size_t i = 0; i < nold; i++)
+			if (gproc_alive(old[i]))
+				left++;
+		if (!left || mono_now() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (waited)
+		*waited = mono_now() - t0;
+	if (left) {
+		err_set(e, ERR_WEB_NGINX_RELOAD, "%zu nginx worker(s) of the "
+			"old configuration still run %.0f s after the reload",
+			left, timeout);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(old);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 #define OWCTL_WEB_NGINXINST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "sbuf.h"
@@ -39,6 +40,25 @@ int nginx_test_whole(const struct nginx_cmd *c, const char *must_include,
  * nginx's message when that fails (e.g. nginx is not running).
  */
 int nginx_reload(const struct nginx_cmd *c, struct sbuf *log, struct err *e);
+
+/*
+ * The PID of the running nginx master of c's configuration: the "pid"
+ * directive of `nginx -T` (relative to the prefix), else nginx's compiled
+ * --pid-path, read and checked alive. ERR_WEB_NGINX_RELOAD when nginx is
+ * not running.
+ */
+int nginx_master_pid(const struct nginx_cmd *c, pid_t *pid, struct err *e);
+
+/*
+ * nginx_reload, then wait (at most timeout seconds) until every worker
+ * the master had before the reload has exited: old workers finish their
+ * requests with the old configuration, so only then does no request go to
+ * the old upstream any more. *waited (may be NULL) gets the seconds
+ * waited. ERR_WEB_NGINX_RELOAD when the reload fails or old workers are
+ * still there at the deadline.
+ */
+int nginx_reload_wait(const struct nginx_cmd *c, double timeout,
+		      double *waited, struct sbuf *log, struct err *e);
 
 /* $OMERODIR/var/owctl/nginx (caller frees). */
 char *nginx_state_dir(const char *omerodir);

@@ -983,6 +983,13 @@ web_launch(const struct web_site *w, const struct web_launch_opts *o,
 	r->exit_status = -1;
 	if (web_command(w, o->venv, &r->argv, &safepath, e) < 0)
 		return -1;
+	if (o->pidfile)
+		for (size_t i = 1; i + 1 < r->argv.n; i++)
+			if (!strcmp(r->argv.v[i], "-p")) {
+				free(r->argv.v[i + 1]);
+				r->argv.v[i + 1] = xstrdup(o->pidfile);
+				break;
+			}
 	r->url = wsgi_health_url(&w->set, o->health_path);
 	if (!port_bindable(w->set.host, w->set.port, &why)) {
 		err_set(e, ERR_WEB_NOT_READY, "cannot start OMERO.web: %s",
@@ -1822,4 +1829,49 @@ web_unit_render(const struct web_site *w, const struct web_unit_opts *o,
 		  "\n"
 		  "[Install]\n"
 		  "WantedBy=timers.target\n", name, name);
+}
+
+/* venv record */
+
+char *
+web_venv_record_path(const char *omerodir)
+{
+	return path_join(omerodir, "var/owctl/venv");
+}
+
+char *
+web_venv_recorded(const char *omerodir)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct err e = ERR_INIT;
+	char *path = web_venv_record_path(omerodir), *v = NULL;
+
+	if (fs_read_file(path, 8192, &sb, &e) == 0) {
+		sbuf_rtrim(&sb);
+		if (sb.len && sb.buf[0] == '/')
+			v = sbuf_detach(&sb, NULL);
+	}
+	err_clear(&e);
+	sbuf_release(&sb);
+	free(path);
+	return v;
+}
+
+int
+web_venv_record(const char *omerodir, const char *venv, struct err *e)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *path = web_venv_record_path(omerodir), *dir;
+	int ret = -1;
+
+	dir = path_join(omerodir, "var/owctl");
+	if (fs_mkdir_p(dir, 0700, e) < 0)
+		goto out;
+	sbuf_addf(&sb, "%s\n", venv);
+	ret = fs_write_atomic(path, sb.buf, sb.len, 0644, e);
+out:
+	free(dir);
+	free(path);
+	sbuf_release(&sb);
+	return ret;
 }

@@ -134,6 +134,13 @@ struct web_launch_opts {
 	int sigfd;			/* signalfd (INT, TERM, ...) or -1:
 					 * a signal aborts the start, or in
 					 * the foreground is passed on */
+	/*
+	 * NULL: gunicorn's -p is omero-web's OMERODIR/var/django.pid. Else
+	 * the -p given to gunicorn instead, for a second master beside the
+	 * first (an upgrade's hand-over); w->pidfile and w->statefile must
+	 * then name that master's files too.
+	 */
+	const char *pidfile;
 };
 
 struct web_launch_result {
@@ -272,6 +279,17 @@ int web_command(const struct web_site *w, const struct venv *v,
 /* The last max_lines lines of path from byte offset on, appended to out. */
 void web_log_tail(const char *path, long offset, int max_lines,
 		  struct sbuf *out);
+
+/*
+ * The venv owctl upgrade switched the deployment to, kept in
+ * $OMERODIR/var/owctl/venv (one line: the absolute path). `owctl web`
+ * uses it when neither --venv nor $VIRTUAL_ENV is given, before looking
+ * on PATH. web_venv_recorded returns the path (caller frees) or NULL when
+ * there is none; web_venv_record writes it atomically (0644).
+ */
+char *web_venv_record_path(const char *omerodir);
+char *web_venv_recorded(const char *omerodir);
+int web_venv_record(const char *omerodir, const char *venv, struct err *e);
 
 struct web_unit_opts {
 	const char *owctl;	/* absolute path of owctl */

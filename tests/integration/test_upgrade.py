@@ -330,3 +330,360 @@ def test_upgrade_kill9_then_resume(site):
     assert site.version() == "5.31.0"
     r = site.owctl("upgrade", "resume")
     assert r.returncode == 89
+
+
+# --- a new venv, zero downtime, another OMERODIR -----------------------------
+
+class Load:
+    """GET /version in a loop (2 threads, Connection: close) until stopped;
+    counts answers by version and every failure (no answer or not 200)."""
+
+    def __init__(self, url):
+        import threading
+        self.url = url
+        self.versions = {}
+        self.failures = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True)
+                        for _ in range(2)]
+
+    def one(self):
+        u = self.url.split("/", 3)
+        host, port = u[2].split(":")
+        try:
+            c = http.client.HTTPConnection(host, int(port), timeout=20)
+            c.request("GET", "/" + u[3], headers={"Connection": "close"})
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            if r.status != 200:
+                raise RuntimeError("HTTP %d" % r.status)
+            v = json.loads(body)["omero_web"]
+            with self.lock:
+                self.versions[v] = self.versions.get(v, 0) + 1
+        except Exception as ex:  # noqa: BLE001
+            with self.lock:
+                self.failures.append("%.3f %r" % (time.time(), ex))
+
+    def run(self):
+        while not self.stop.is_set():
+            self.one()
+            time.sleep(0.005)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *a):
+        time.sleep(0.5)
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+    @property
+    def answered(self):
+        return sum(self.versions.values())
+
+
+class Front:
+    """A real nginx in front of the site, its server file installed by
+    `owctl web nginx install` (so that the upgrade can regenerate it)."""
+
+    def __init__(self, site, tmp, port):
+        from testenv.nginx import main_conf, start_nginx
+        self.site = site
+        self.port = port
+        self.prefix = tmp / "nginx"
+        (self.prefix / "logs").mkdir(parents=True)
+        (self.prefix / "temp").mkdir()
+        confd = tmp / "conf.d"
+        confd.mkdir()
+        self.live = confd / "omero-web.conf"
+        self.main = self.prefix / "nginx.conf"
+        self.main.write_text(main_conf(self.prefix, [self.live]))
+        r = site.owctl("web", "nginx", "install", self.live, "--http", port,
+                       "--servername", "127.0.0.1", "--nginx-conf",
+                       self.main)
+        assert r.returncode == 0, r.stdout + r.stderr
+        self.nginx = start_nginx(self.prefix, self.live, port=port)
+        self.url = "http://127.0.0.1:%d/version" % port
+
+    def version(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", "/version")
+        r = c.getresponse()
+        body = r.read()
+        assert r.status == 200, body
+        return json.loads(body)["omero_web"]
+
+    def args(self):
+        return ["--nginx-file", self.live, "--verify-url", self.url]
+
+
+@pytest.fixture
+def front(site, tmp_path, free_port):
+    f = Front(site, tmp_path, free_port())
+    yield f
+    f.nginx.stop()
+
+
+def master_pid(site):
+    return int(site.pidfile.read_text().split()[0])
+
+
+def venv_record(site):
+    p = site.omerodir / "var" / "owctl" / "venv"
+    return p.read_text().strip() if p.exists() else None
+
+
+def test_upgrade_new_venv_then_rollback(site, tmp_path):
+    from testenv.venv import Venv
+    nv = tmp_path / "venv-5.31.0"
+    config_before = site.config.read_bytes()
+    old_pid = master_pid(site)
+    r = site.upgrade("run", "--new-venv", nv, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["result"] == "upgraded" and rep["mode"] == "new-venv"
+    assert [s["step"] for s in rep["steps"]] == [
+        "backup", "install", "config", "nginx", "stop", "sessions", "start",
+        "verify"]
+    assert rep["new_venv"] == str(nv)
+    assert site.version() == "5.31.0"
+    new = Venv(nv)
+    assert new.version("omero-web") == "5.31.0"
+    assert new.version("omero-figure") == "2.0.0"      # --plugins upgrade
+    # the old venv was not touched: that is what the rollback relies on
+    assert site.venv.version("omero-web") == "5.30.1"
+    assert site.venv.version("omero-figure") == "1.0.0"
+    assert venv_record(site) == str(nv)
+    st = json.loads(site.owctl("web", "status", "--json").stdout)
+    assert st["venv"] == str(nv), st
+    assert site.config.read_bytes() == config_before
+    assert master_pid(site) != old_pid
+    # a later plan without --venv starts from the recorded venv
+    r = site.owctl("upgrade", "plan", "--to", "5.31.0", "--find-links",
+                   site.wheelhouse, "--json")
+    assert json.loads(r.stdout)["venv"] == str(nv), r.stdout + r.stderr
+
+    r = site.owctl("upgrade", "rollback", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rb = json.loads(r.stdout)
+    assert rb["result"] == "rolled-back"
+    steps = {s["step"]: s["state"] for s in rb["steps"]}
+    assert steps["rollback-start"] == "done"       # the new one served
+    assert site.version() == "5.30.1"
+    assert venv_record(site) is None
+    assert site.config.read_bytes() == config_before
+    assert site.venv.version("omero-web") == "5.30.1"
+    st = json.loads(site.owctl("web", "status", "--json").stdout)
+    assert st["venv"] == str(site.venv.path), st
+
+
+def test_upgrade_zero_downtime_under_load(site, front):
+    config_before = site.config.read_bytes()
+    nginx_before = front.live.read_bytes()
+    old_pid = master_pid(site)
+    assert front.version() == "5.30.1"
+    with Load(front.url) as load:
+        r = site.upgrade("run", "--zero-downtime", "--json", *front.args())
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["result"] == "upgraded" and rep["mode"] == "zero-downtime"
+    assert [s["step"] for s in rep["steps"]] == [
+        "backup", "install", "config", "handover", "sessions", "start",
+        "nginx", "retire", "verify"]
+    print("zero-downtime: answered %s, failed %d" % (load.versions,
+                                                     len(load.failures)))
+    assert load.failures == [], load.failures[:5]
+    # both versions answered through nginx while the loop ran
+    assert load.versions.get("5.30.1", 0) > 0, load.versions
+    assert load.versions.get("5.31.0", 0) > 0, load.versions
+    assert load.answered > 50, load.versions
+    nv = str(site.venv.path) + "-5.31.0"            # the default new venv
+    assert rep["new_venv"] == nv and venv_record(site) == nv
+    assert front.version() == "5.31.0" and site.version() == "5.31.0"
+    assert not procs.alive(old_pid)
+    assert not (site.omerodir / "var" / "owctl" / "spare.pid").exists()
+    hand = [s for s in rep["steps"] if s["step"] == "handover"][0]["data"]
+    assert hand["spare_port"] != site.port
+    assert hand["nginx"]["reloaded"] is True
+    # back on the configured port: config and nginx file as before
+    assert site.config.read_bytes() == config_before
+    assert front.live.read_bytes() == nginx_before
+    assert site.venv.version("omero-web") == "5.30.1"
+
+    r = site.owctl("upgrade", "rollback", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert front.version() == "5.30.1" and site.version() == "5.30.1"
+    assert venv_record(site) is None
+    assert site.config.read_bytes() == config_before
+    assert front.live.read_bytes() == nginx_before
+
+
+def test_upgrade_zero_downtime_broken_wheel_keeps_old_serving(
+        site, front, tmp_path):
+    wh = broken_wheelhouse(site.wheelhouse, tmp_path / "broken")
+    config_before = site.config.read_bytes()
+    nginx_before = front.live.read_bytes()
+    old_pid = master_pid(site)
+    with Load(front.url) as load:
+        r = site.upgrade("run", "--zero-downtime", "--json", *front.args(),
+                         wheelhouse=wh)
+    assert r.returncode == 87, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["result"] == "rolled-back"
+    assert rep["failed_step"] == "handover"
+    assert "broken on purpose" in rep["error"], rep["error"]
+    assert load.failures == [], load.failures[:5]
+    assert set(load.versions) == {"5.30.1"}, load.versions
+    # the old gunicorn was never stopped
+    assert master_pid(site) == old_pid and procs.alive(old_pid)
+    states = {(x["step"], x["state"]) for x in journal_records(site)}
+    assert ("rollback-start", "skipped") in states
+    assert front.version() == "5.30.1"
+    assert site.config.read_bytes() == config_before
+    assert front.live.read_bytes() == nginx_before
+    assert venv_record(site) is None
+    assert not (site.omerodir / "var" / "owctl" / "spare.pid").exists()
+
+
+def test_upgrade_from_omerodir_then_rollback(site, tmp_path):
+    old = tmp_path / "OLD.web"
+    (old / "etc" / "grid").mkdir(parents=True)
+    (old / "var" / "owctl" / "nginx").mkdir(parents=True)
+    props = dict(site.props)
+    props["omero.web.ui.center_plugins"] = '[["Tab", "x/y.html", "tab"]]'
+    props["omero.web.login_logo"] = "/static/logo  with\ttab.png "
+    write_config(old, props)
+    (old / "var" / "django_secret_key").write_text("k" * 50)
+    (old / "var" / "owctl" / "nginx" / "etc%2Fnginx%2Fx.conf.base").write_text(
+        "server {}\n")
+    config_before = site.config.read_bytes()
+    key = site.omerodir / "var" / "django_secret_key"
+    key_before = key.read_bytes() if key.exists() else None
+    r = site.upgrade("run", "--from-omerodir", old, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert [s["step"] for s in rep["steps"]][:3] == [
+        "backup", "carry", "install"]
+    assert site.version() == "5.31.0"
+    for k, v in props.items():
+        g = site.owctl("config", "get", k)
+        assert g.returncode == 0 and g.stdout == v + "\n", (k, g.stdout)
+    assert key.read_text() == "k" * 50
+    carried = (site.omerodir / "var" / "owctl" / "nginx" /
+               "etc%2Fnginx%2Fx.conf.base")
+    assert carried.read_text() == "server {}\n"
+
+    r = site.owctl("upgrade", "rollback", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert site.version() == "5.30.1"
+    assert site.config.read_bytes() == config_before
+    assert (key.read_bytes() if key.exists() else None) == key_before
+    assert not carried.exists()
+
+
+def test_upgrade_from_omerodir_validates_the_carried_config(site, tmp_path):
+    old = tmp_path / "OLD.web"
+    (old / "etc" / "grid").mkdir(parents=True)
+    props = dict(site.props)
+    props["omero.web.session_serializer"] = (
+        "django.contrib.sessions.serializers.PickleSerializer")
+    write_config(old, props)
+    before = site.state()
+    r = site.upgrade("plan", "--from-omerodir", old, "--json")
+    assert r.returncode == 86, r.stdout + r.stderr
+    errors = [c for c in json.loads(r.stdout)["checks"]
+              if c["status"] == "error"]
+    assert [c["name"] for c in errors] == ["config"], errors
+    assert "PickleSerializer" in errors[0]["message"]
+    # run refuses before carrying anything
+    r = site.upgrade("run", "--from-omerodir", old)
+    assert r.returncode == 86, r.stdout + r.stderr
+    assert site.state() == before
+    assert site.version() == "5.30.1"
+
+
+def test_upgrade_new_options_usage(site):
+    r = site.owctl("upgrade", "run", "--to", "5.31.0", "--from-omerodir",
+                   site.omerodir)
+    assert r.returncode == 2 and "OMERODIR itself" in r.stderr
+    # zero downtime switches nginx: without its file the plan refuses
+    r = site.upgrade("plan", "--zero-downtime", "--json")
+    assert r.returncode == 86, r.stdout + r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["mode"] == "zero-downtime"
+    assert plan["new_venv"]["dir"] == str(site.venv.path) + "-5.31.0"
+    assert [c["name"] for c in plan["checks"]
+            if c["status"] == "error"] == ["zero-downtime"]
+
+
+def test_upgrade_zero_downtime_kill9_in_handover_then_resume(site, front):
+    """owctl killed once nginx already serves the spare (the old gunicorn
+    not yet retired): `resume` puts nginx back on the old one before it
+    stops the spare, and no request fails at any point."""
+    config_before = site.config.read_bytes()
+    nginx_before = front.live.read_bytes()
+    with Load(front.url) as load:
+        p = subprocess.Popen(
+            [owctl_path(), "upgrade", "run", "--to", "5.31.0", "--venv",
+             str(site.venv.path), "--find-links", str(site.wheelhouse),
+             "--plugins", "upgrade", "--yes", "--zero-downtime"] +
+            [str(a) for a in front.args()],
+            env=site.env(), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        killed = False
+        while time.time() < deadline and p.poll() is None:
+            if load.versions.get("5.31.0"):
+                os.kill(p.pid, signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.01)
+        out = p.communicate(timeout=30)[0].decode()
+        assert killed, "owctl ended before nginx served the new version:\n" \
+            + out
+        recs = journal_records(site)
+        assert recs[-1]["step"] == "handover", recs[-1]
+        r = site.owctl("upgrade", "resume", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["result"] == "upgraded"
+    assert rep["steps"][0]["step"] == "handover"
+    hand = rep["steps"][0]["data"]
+    # either nginx was pointed back at the old gunicorn (which still
+    # served) before the spare stopped, or the old one was already gone
+    # and the spare kept serving
+    assert hand.get("action") == "updated" or hand.get("resumed"), hand
+    print("kill -9 + resume: answered %s, failed %d" % (
+        load.versions, len(load.failures)))
+    assert load.failures == [], load.failures[:5]
+    assert front.version() == "5.31.0" and site.version() == "5.31.0"
+    assert not (site.omerodir / "var" / "owctl" / "spare.pid").exists()
+    assert site.config.read_bytes() == config_before
+    assert front.live.read_bytes() == nginx_before
+
+
+def test_upgrade_new_venv_failing_start_switches_back(site, tmp_path):
+    wh = broken_wheelhouse(site.wheelhouse, tmp_path / "broken")
+    nv = tmp_path / "venv-new"
+    config_before = site.config.read_bytes()
+    r = site.upgrade("run", "--new-venv", nv, "--json", wheelhouse=wh)
+    assert r.returncode == 87, r.stdout + r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["result"] == "rolled-back" and rep["failed_step"] == "start"
+    steps = {s["step"]: s["state"] for s in rep["steps"]}
+    # the old venv was never changed: no reinstall, just a switch back
+    assert "rollback-packages" not in steps
+    assert steps["rollback-start"] == "done"
+    assert site.version() == "5.30.1"
+    assert site.venv.version("omero-web") == "5.30.1"
+    assert site.venv.version("omero-figure") == "1.0.0"
+    assert venv_record(site) is None
+    assert site.config.read_bytes() == config_before
+    st = json.loads(site.owctl("web", "status", "--json").stdout)
+    assert st["venv"] == str(site.venv.path), st

@@ -117,11 +117,69 @@ test_backup_take_and_restore(void **state)
 	sbuf_release(&exp);
 }
 
+/* What an upgrade step replaces: present files come back, absent ones go. */
+static void
+test_backup_files_and_venv_record(void **state)
+{
+	struct sbuf bdir = SBUF_INIT, a = SBUF_INIT, b = SBUF_INIT;
+	struct sbuf cfg = SBUF_INIT, rec = SBUF_INIT;
+	struct backup_opts o = { 0 };
+	const char *whats[2] = { "carry-a", "carry-b" };
+	const char *paths[2];
+	struct err e = ERR_INIT;
+	json_t *m;
+
+	(void)state;
+	sbuf_addf(&bdir, "%s/var/bk2", dir);
+	assert_int_equal(fs_mkdir_p(bdir.buf, 0700, &e), 0);
+	sbuf_addf(&a, "%s/a.base", dir);
+	sbuf_addf(&b, "%s/b.base", dir);	/* absent */
+	put("a.base", "old a\n", 0600);
+	paths[0] = a.buf;
+	paths[1] = b.buf;
+	assert_int_equal(backup_take_files(bdir.buf, "carry.json", 2, whats,
+					   paths, &e), 0);
+	put("a.base", "carried a\n", 0644);
+	put("b.base", "carried b\n", 0644);
+	m = backup_manifest_named(bdir.buf, "carry.json", &e);
+	assert_non_null(m);
+	assert_int_equal(backup_restore(bdir.buf, m, &e), 0);
+	json_decref(m);
+	expect("a.base", "old a\n", 0600);
+	assert_false(fs_exists(b.buf));
+	assert_null(backup_manifest_named(bdir.buf, "nope.json", &e));
+	assert_int_equal(e.code, ERR_FAIL);
+	err_clear(&e);
+
+	/* the venv record: absent before the upgrade, removed by restore */
+	sbuf_addf(&cfg, "%s/etc/grid/config.xml", dir);
+	sbuf_addf(&rec, "%s/var/owctl-venv", dir);
+	sbuf_reset(&bdir);
+	sbuf_addf(&bdir, "%s/var/bk3", dir);
+	assert_int_equal(fs_mkdir_p(bdir.buf, 0700, &e), 0);
+	o.omerodir = dir;
+	o.config_path = cfg.buf;
+	o.venv_record = rec.buf;
+	assert_int_equal(backup_take(bdir.buf, &o, NULL, &e), 0);
+	put("var/owctl-venv", "/opt/venv-new\n", 0644);
+	m = backup_manifest(bdir.buf, &e);
+	assert_non_null(m);
+	assert_int_equal(backup_restore(bdir.buf, m, &e), 0);
+	json_decref(m);
+	assert_false(fs_exists(rec.buf));
+	sbuf_release(&bdir);
+	sbuf_release(&a);
+	sbuf_release(&b);
+	sbuf_release(&cfg);
+	sbuf_release(&rec);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backup_take_and_restore),
+		cmocka_unit_test(test_backup_files_and_venv_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

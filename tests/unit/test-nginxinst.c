@@ -1,7 +1,8 @@
 /*
  * nginx_install(): the decisions (created, unchanged, updated, merged,
  * conflict, unmanaged, forced, resolved, dry run), the roll-back after a
- * failing whole-configuration test, the state files, and nginx_reload();
+ * failing whole-configuration test, the state files, nginx_reload() and
+ * nginx_reload_wait(), and nginx_regen() (regen.h) over a real config.xml;
  * with the real diff3/diff and a stand-in nginx that fails on "bogus".
  */
 #include <stdarg.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -19,6 +22,7 @@
 #include "sbuf.h"
 #include "xalloc.h"
 #include "web/nginxinst.h"
+#include "web/regen.h"
 #include "banned.h"
 
 /*
@@ -44,6 +48,7 @@ static const char fake_nginx[] =
 	" is ok' >&2\n"
 	"  echo '# configuration file /etc/nginx/nginx.conf:'\n"
 	"  echo 'http { include conf.d/*.conf; }'\n"
+	"  [ -z \"$FAKE_PIDFILE\" ] || echo \"  pid $FAKE_PIDFILE;\"\n"
 	"  if [ -f \"$FAKE_INCLUDE\" ]; then\n"
 	"    echo \"# configuration file $FAKE_INCLUDE:\"\n"
 	"    cat \"$FAKE_INCLUDE\"\n"
@@ -55,6 +60,7 @@ static const char fake_nginx[] =
 	" file or directory)' >&2\n"
 	"    exit 1\n"
 	"  fi\n"
+	"  if [ -n \"$FAKE_KILL\" ]; then kill \"$FAKE_KILL\"; fi\n"
 	"  echo reload >> \"$FAKE_DIR/reloads\"; exit 0 ;;\n"
 	"esac\n"
 	"exit 3\n";
@@ -113,6 +119,8 @@ teardown(void **state)
 	free(f);
 	unsetenv("FAKE_FAIL");
 	unsetenv("FAKE_NOT_RUNNING");
+	unsetenv("FAKE_PIDFILE");
+	unsetenv("FAKE_KILL");
 	unsetenv("TMPDIR");
 	return r;
 }
@@ -596,6 +604,149 @@ test_nginxinst_record_and_reload(void **state)
 	sbuf_release(&p);
 }
 
+/* A child that waits to be killed: the "worker" of a master (us). */
+static pid_t
+spawn_worker(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void
+test_nginxinst_reload_waits_for_old_workers(void **state)
+{
+	struct fx *f = *state;
+	struct nginx_cmd c = { .nginx = NULL };
+	struct err e = ERR_INIT;
+	struct sbuf pidf = SBUF_INIT;
+	char num[32];
+	double waited = -1;
+	pid_t master = 0, w;
+
+	c.nginx = f->nginx.buf;
+	c.conf = "/etc/nginx/x.conf";
+	/* no pid directive and no -V answer: nothing to wait for */
+	assert_int_equal(nginx_master_pid(&c, &master, &e), -1);
+	assert_int_equal(e.code, ERR_WEB_NGINX_RELOAD);
+	err_clear(&e);
+	sbuf_addf(&pidf, "%s/nginx.pid", f->dir);
+	setenv("FAKE_PIDFILE", pidf.buf, 1);
+	assert_int_equal(nginx_master_pid(&c, &master, &e), -1);
+	assert_non_null(strstr(e.msg, "nginx is not running"));
+	err_clear(&e);
+	snprintf(num, sizeof(num), "%d\n", (int)getpid());
+	write_text(pidf.buf, num);
+	assert_int_equal(nginx_master_pid(&c, &master, &e), 0);
+	assert_int_equal(master, getpid());
+
+	/* the reload ends the old worker: the wait returns */
+	w = spawn_worker();
+	snprintf(num, sizeof(num), "%d", (int)w);
+	setenv("FAKE_KILL", num, 1);
+	assert_int_equal(nginx_reload_wait(&c, 10, &waited, NULL, &e), 0);
+	assert_true(waited >= 0 && waited < 10);
+	assert_int_equal(waitpid(w, NULL, 0), w);
+	unsetenv("FAKE_KILL");
+
+	/* an old worker that stays: an error at the deadline */
+	w = spawn_worker();
+	assert_int_equal(nginx_reload_wait(&c, 0.3, &waited, NULL, &e), -1);
+	assert_int_equal(e.code, ERR_WEB_NGINX_RELOAD);
+	assert_non_null(strstr(e.msg, "1 nginx worker(s) of the old "
+			       "configuration still run"));
+	assert_true(waited >= 0.3);
+	kill(w, SIGKILL);
+	assert_int_equal(waitpid(w, NULL, 0), w);
+	err_clear(&e);
+	sbuf_release(&pidf);
+}
+
+static void
+test_nginxinst_regen_spare_port_and_back(void **state)
+{
+	static const char xml[] = "<icegrid><properties id=\"__ACTIVE__\">"
+		"<property name=\"omero.config.profile\" value=\"default\" />"
+		"</properties><properties id=\"default\"><property name=\""
+		"omero.web.application_server.port\" value=\"4080\" />"
+		"</properties></icegrid>\n";
+	struct fx *f = *state;
+	struct nginx_regen_opts o = { 0 };
+	struct nginx_regen_result r = NGINX_REGEN_RESULT_INIT;
+	struct nginx_gen g = { 0 };
+	struct err e = ERR_INIT;
+	struct sbuf omerodir = SBUF_INIT, p = SBUF_INIT, first = SBUF_INIT;
+	struct sbuf got = SBUF_INIT, path = SBUF_INIT;
+	const char *old_path = getenv("PATH");
+
+	sbuf_addf(&path, "%s:%s", f->dir, old_path ? old_path : "/usr/bin");
+	setenv("PATH", path.buf, 1);	/* regen runs "nginx" from PATH */
+	sbuf_addf(&omerodir, "%s/OMERO.web", f->dir);
+	sbuf_addf(&p, "%s/etc/grid", omerodir.buf);
+	assert_int_equal(fs_mkdir_p(p.buf, 0755, &e), 0);
+	sbuf_adds(&p, "/config.xml");
+	write_text(p.buf, xml);
+
+	o.omerodir = omerodir.buf;
+	o.path = f->live.buf;
+	o.http_given = 1;
+	o.http = 8080;
+	o.servername = "127.0.0.1";
+	o.nginx_conf = "/etc/nginx/x.conf";
+	o.reload = 1;
+	assert_int_equal(nginx_regen(&o, &r, &e), 0);
+	assert_int_equal(r.inst.action, NGINX_INST_CREATED);
+	assert_true(r.installed && r.reloaded && r.inst.tested);
+	assert_int_equal(r.maint, MAINT_PAGE_CREATED);
+	read_text(f->live.buf, &first);
+	assert_non_null(strstr(first.buf, "127.0.0.1:4080"));
+	assert_non_null(strstr(first.buf, "listen 8080"));
+	nginx_regen_result_release(&r);
+
+	/* the spare port; everything else from the record */
+	memset(&o, 0, sizeof(o));
+	o.omerodir = omerodir.buf;
+	o.path = f->live.buf;
+	o.app_port = 5555;
+	o.reload = 1;
+	r = (struct nginx_regen_result)NGINX_REGEN_RESULT_INIT;
+	assert_int_equal(nginx_regen(&o, &r, &e), 0);
+	assert_int_equal(r.inst.action, NGINX_INST_UPDATED);
+	assert_string_equal(r.nginx.conf, "/etc/nginx/x.conf");
+	read_text(f->live.buf, &got);
+	assert_non_null(strstr(got.buf, "127.0.0.1:5555"));
+	assert_null(strstr(got.buf, ":4080"));
+	assert_non_null(strstr(got.buf, "listen 8080"));
+	nginx_regen_result_release(&r);
+
+	/* back to config.xml's port: the first text again */
+	o.app_port = 0;
+	r = (struct nginx_regen_result)NGINX_REGEN_RESULT_INIT;
+	assert_int_equal(nginx_regen(&o, &r, &e), 0);
+	read_text(f->live.buf, &got);
+	assert_string_equal(got.buf, first.buf);
+	nginx_regen_result_release(&r);
+	sbuf_reset(&p);
+	sbuf_addf(&p, "%s/reloads", f->dir);
+	read_text(p.buf, &got);
+	assert_string_equal(got.buf, "reload\nreload\nreload\n");
+
+	assert_int_equal(nginx_generate(&g, &got, &e), -1);
+	assert_int_equal(e.code, ERR_WEB_NO_OMERODIR);
+	err_clear(&e);
+	setenv("PATH", old_path ? old_path : "/usr/bin:/bin", 1);
+	sbuf_release(&omerodir);
+	sbuf_release(&p);
+	sbuf_release(&first);
+	sbuf_release(&got);
+	sbuf_release(&path);
+}
+
 int
 main(void)
 {
@@ -608,6 +759,8 @@ main(void)
 		T(test_nginxinst_failed_test_rolls_back),
 		T(test_nginxinst_dry_run_and_symlink),
 		T(test_nginxinst_record_and_reload),
+		T(test_nginxinst_reload_waits_for_old_workers),
+		T(test_nginxinst_regen_spare_port_and_back),
 	};
 #undef T
 
