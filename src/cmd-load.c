@@ -115,9 +115,9 @@ cmd_load(int argc, char **argv, struct ctx *ctx)
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "atomic", no_argument, NULL, 'a' },
 		{ "wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "gkh", opts, ctx);
 	struct strv files = STRV_INIT;
 	struct sbuf text = SBUF_INIT, line = SBUF_INIT;
 	struct cfg_store store;
@@ -125,8 +125,7 @@ cmd_load(int argc, char **argv, struct ctx *ctx)
 	int c, use_glob = 0, keep = 0, atomic = 0, status = 0, opened = 0;
 	double wait = 0;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "gkh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'g':
 			use_glob = 1;
@@ -143,14 +142,10 @@ cmd_load(int argc, char **argv, struct ctx *ctx)
 				return cli_usage(ctx, "--wait takes a number "
 						 "of seconds, not '%s'", optarg);
 			break;
-		case 'h':
-			printf("usage: owctl load %s\n", ctx->usage);
-			return 0;
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	status = collect_files(argc - optind, argv + optind, use_glob, &files,
 			       ctx);
 	if (status)

@@ -51,6 +51,7 @@ struct sopts {
 /* Everything a run needs, released by run_release(). */
 struct run {
 	struct ctx *ctx;
+	const char *schema; /* of the --json document, "owctl.sessions.X/1" */
 	struct sopts so;
 	struct sstore_opts o;
 	struct sstore s;
@@ -87,16 +88,14 @@ parse_opts(struct ctx *ctx, int argc, char **argv, unsigned allowed,
 		{ "yes", no_argument, NULL, 'y' },
 		{ "no-wait", no_argument, NULL, 'W' },
 		{ "now", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+hy", opts, ctx);
 	int c;
 
 	memset(so, 0, sizeof(*so));
 	so->json = ctx->json;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hy", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'd':
 			so->session_dir = optarg;
@@ -114,22 +113,22 @@ parse_opts(struct ctx *ctx, int argc, char **argv, unsigned allowed,
 			break;
 		case 'j':
 			if (!(allowed & O_JSON))
-				goto bad;
+				return cli_bad_option(ctx, argv);
 			so->json = 1;
 			break;
 		case 'n':
 			if (!(allowed & O_DRY_RUN))
-				goto bad;
+				return cli_bad_option(ctx, argv);
 			so->dry_run = 1;
 			break;
 		case 'y':
 			if (!(allowed & O_YES))
-				goto bad;
+				return cli_bad_option(ctx, argv);
 			so->yes = 1;
 			break;
 		case 'W':
 			if (!(allowed & O_NO_WAIT))
-				goto bad;
+				return cli_bad_option(ctx, argv);
 			so->no_wait = 1;
 			break;
 		case 'N': {
@@ -143,19 +142,11 @@ parse_opts(struct ctx *ctx, int argc, char **argv, unsigned allowed,
 			so->now_us = (int64_t)(d * 1e6 + (d >= 0 ? 0.5 : -0.5));
 			break;
 		}
-		case 'h':
-			cli_help_sub(ctx);
-			return 0;
-		default:
-			goto bad;
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
-	return -1;
-bad:
-	return cli_usage(ctx, "unrecognized option '%s'", argv[optind - 1]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	return cli_operands(ctx, argc, argv, 0, 0);
 }
 
 static int64_t
@@ -283,12 +274,22 @@ field(const char *name, const char *fmt, ...)
 static void
 print_json(json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 
 	if (s) {
 		puts(s);
 		free(s);
 	}
+}
+
+/* A --json document: "schema" first, as in every owctl document. */
+static json_t *
+doc_new(const struct run *r)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "schema", json_string(r->schema));
+	return j;
 }
 
 static void
@@ -587,7 +588,7 @@ file_info(struct run *r, struct err *e)
 	sessions = st.verdicts[SFILE_LIVE] + st.verdicts[SFILE_EXPIRED] +
 		   st.verdicts[SFILE_CRASH] + st.verdicts[SFILE_UNSURE];
 	if (r->so.json) {
-		json_t *j = json_object(), *nots = json_object();
+		json_t *j = doc_new(r), *nots = json_object();
 
 		engine_json(&r->s, j);
 		dir_json(&r->s, j);
@@ -683,7 +684,7 @@ file_remove(struct run *r, enum sfile_action act, int quiet_ok,
 		goto out;
 	removed = st.removed + r->links_removed;
 	if (r->so.json) {
-		json_t *j = json_object();
+		json_t *j = doc_new(r);
 
 		engine_json(&r->s, j);
 		dir_json(&r->s, j);
@@ -890,7 +891,7 @@ cache_info(struct run *r, const char *kind, struct err *e)
 		goto out;
 	progress_end(r);
 	if (r->so.json) {
-		json_t *j = json_object();
+		json_t *j = doc_new(r);
 
 		engine_json(&r->s, j);
 		cache_json(&c, kind, j);
@@ -966,7 +967,7 @@ cache_clear(struct run *r, const char *kind, struct err *e)
 	progress_end(r);
 	sredis_key_base(&c, kind, &base);
 	if (r->so.json) {
-		json_t *j = json_object();
+		json_t *j = r->merged ? json_object() : doc_new(r);
 
 		if (!r->merged)
 			engine_json(&r->s, j);
@@ -1112,7 +1113,7 @@ db_run(struct run *r, enum sdb_action act, int list, struct err *e)
 		goto out;
 	}
 	if (r->so.json) {
-		json_t *j = json_object(), *d = json_object();
+		json_t *j = doc_new(r), *d = json_object();
 
 		engine_json(&r->s, j);
 		django_json(&r->s, j);
@@ -1189,6 +1190,7 @@ sessions_info(int argc, char **argv, struct ctx *ctx)
 	if (st >= 0)
 		return st;
 	ret = run_open(&r, ctx, &so, NULL, &e);
+	r.schema = "owctl.sessions.info/1";
 	if (ret == 0) {
 		switch (r.s.engine) {
 		case SSTORE_FILE:
@@ -1214,7 +1216,7 @@ purge(struct run *r, int quiet_ok, struct err *e)
 		return file_remove(r, SFILE_PURGE_EXPIRED, quiet_ok, e);
 	case SSTORE_CACHE:
 		if (r->so.json) {
-			json_t *j = json_object();
+			json_t *j = doc_new(r);
 
 			engine_json(&r->s, j);
 			json_object_set_new(j, "removed", json_integer(0));
@@ -1257,6 +1259,7 @@ sessions_purge(int argc, char **argv, struct ctx *ctx)
 	if (st >= 0)
 		return st;
 	ret = run_open(&r, ctx, &so, NULL, &e);
+	r.schema = "owctl.sessions.purge/1";
 	if (ret == 0)
 		ret = purge(&r, 0, &e);
 	return finish(&r, ret, &e);
@@ -1319,6 +1322,7 @@ sessions_clear(int argc, char **argv, struct ctx *ctx)
 	if (st >= 0)
 		return st;
 	ret = run_open(&r, ctx, &so, NULL, &e);
+	r.schema = "owctl.sessions.clear/1";
 	if (ret < 0)
 		goto out;
 	switch (r.s.engine) {
@@ -1351,7 +1355,7 @@ sessions_clear(int argc, char **argv, struct ctx *ctx)
 		/* cached_db --json: the table's and the cache's counts in
 		 * one object */
 		if (so.json && r.s.engine == SSTORE_CACHED_DB)
-			r.merged = json_object();
+			r.merged = doc_new(&r);
 		ret = db_run(&r, SDB_CLEAR, 0, &e);
 		if (ret == 0)
 			ret = clear_cache_too(&r, &e);
@@ -1376,6 +1380,7 @@ sessions_list(int argc, char **argv, struct ctx *ctx)
 	if (st >= 0)
 		return st;
 	ret = run_open(&r, ctx, &so, NULL, &e);
+	r.schema = "owctl.sessions.list/1";
 	if (ret < 0)
 		return finish(&r, ret, &e);
 	if (so.json)
@@ -1413,8 +1418,13 @@ sessions_list(int argc, char **argv, struct ctx *ctx)
 		ret = db_run(&r, SDB_SCAN, 1, &e);
 		break;
 	}
-	if (ret == 0 && r.list)
-		print_json(r.list);
+	if (ret == 0 && r.list) {
+		json_t *j = doc_new(&r);
+
+		json_object_set(j, "sessions", r.list);
+		print_json(j);
+		json_decref(j);
+	}
 	return finish(&r, ret, &e);
 }
 
@@ -1425,8 +1435,9 @@ web_clearsessions(int argc, char **argv, struct ctx *ctx)
 	struct sopts so;
 	struct run r;
 	struct err e = ERR_INIT;
-	int ret, st = parse_opts(ctx, argc, argv, O_NO_WAIT, &so);
+	int ret, text, st;
 
+	st = parse_opts(ctx, argc, argv, O_NO_WAIT | O_JSON, &so);
 	if (st >= 0)
 		return st;
 	if (!ctx->omerodir || !*ctx->omerodir) {
@@ -1434,18 +1445,21 @@ web_clearsessions(int argc, char **argv, struct ctx *ctx)
 		return cli_fail(&e);
 	}
 	ret = run_open(&r, ctx, &so, web_venv_option(), &e);
+	r.schema = "owctl.sessions.purge/1";
 	if (ret < 0)
 		return finish(&r, ret, &e);
 	r.progress = 0;
-	if (ctx->verbosity >= 0) {
+	/* --json: the purge-expired document alone on stdout */
+	text = ctx->verbosity >= 0 && !so.json;
+	if (text) {
 		fputs("Clearing expired sessions. This may take some time... ",
 		      stdout);
 		fflush(stdout);
 	}
 	ret = purge(&r, 1, &e);
-	if (ret == 0 && ctx->verbosity >= 0 && !so.no_wait)
+	if (ret == 0 && text && !so.no_wait)
 		puts("[OK]");
-	else if (ret < 0 && ctx->verbosity >= 0)
+	else if (ret < 0 && text)
 		puts("[FAILED]");
 	return finish(&r, ret, &e);
 }
@@ -1501,27 +1515,16 @@ const char sessions_help[] =
 int
 cmd_sessions(int argc, char **argv, struct ctx *ctx)
 {
+	static const struct option opts[] = { CLI_OPT_HELP, CLI_OPT_END };
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
 	int c;
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("usage: owctl sessions <subcommand>\n\n");
-			for (const struct command *cmd = sessions_commands;
-			     cmd->name; cmd++)
-				printf("  %s %s\n      %s\n", cmd->name,
-				       cmd->usage, cmd->summary);
-			printf("\n%s", sessions_help);
-			return 0;
-		}
-		return cli_usage(ctx, "unrecognized option '%s'",
-				 argv[optind - 1]);
-	}
+	g.subcommands = sessions_commands;
+	g.help = sessions_help;
+	while ((c = cli_getopt(&g)) >= 0)
+		;
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	return cli_dispatch(sessions_commands, argc - optind, argv + optind,
 			    ctx);
 }

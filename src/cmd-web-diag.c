@@ -44,9 +44,9 @@ web_diagnostics(int argc, char **argv, struct ctx *ctx)
 		{ "errors", required_argument, NULL, 'E' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "venv", required_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct diag_opts o = { 0 };
 	struct diag_report r = DIAG_REPORT_INIT;
 	struct diag_members m = DIAG_MEMBERS_INIT;
@@ -58,8 +58,7 @@ web_diagnostics(int argc, char **argv, struct ctx *ctx)
 	o.venv = web_venv_option();
 	o.error_lines = 20;
 	o.timeout = 5;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'L':
 			o.no_logs = 1;
@@ -97,16 +96,12 @@ web_diagnostics(int argc, char **argv, struct ctx *ctx)
 		case 'V':
 			o.venv = optarg;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	if (force && !bundle)
 		return cli_usage(ctx, "--force only applies to --bundle");
 	/* refuse before the (slow) collection when it cannot succeed */

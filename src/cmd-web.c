@@ -24,7 +24,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define HELP_OPT { "help", no_argument, NULL, 'h' }
 #define DEFAULT_START_TIMEOUT 60.0
 #define DEFAULT_STOP_TIMEOUT 40.0
 #define MANAGE_TIMEOUT 3600.0
@@ -37,21 +36,6 @@ const char *
 web_venv_option(void)
 {
 	return wenv.venv;
-}
-
-static int
-bad_option(struct ctx *ctx, char **argv)
-{
-	return cli_usage(ctx, "unrecognized option '%s'", argv[optind - 1]);
-}
-
-static int
-no_args(struct ctx *ctx, int argc, char **argv)
-{
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
-	return -1;
 }
 
 static int
@@ -94,8 +78,24 @@ static int
 find_venv(struct ctx *ctx, const char *running_venv, struct venv *v,
 	  struct err *e)
 {
-	if (venv_find(wenv.venv, getenv("VIRTUAL_ENV"), getenv("PATH"), v,
-		      e) == 0)
+	const char *ve = getenv("VIRTUAL_ENV");
+	char *rec = NULL;
+
+	/*
+	 * The venv `owctl upgrade --new-venv` switched to comes after --venv
+	 * and $VIRTUAL_ENV but before the venv of a command on PATH.
+	 */
+	if (!wenv.venv && !(ve && *ve) && ctx->omerodir && *ctx->omerodir)
+		rec = web_venv_recorded(ctx->omerodir);
+	if (rec) {
+		int r = venv_open(rec, VENV_FROM_RECORD, v, e);
+
+		free(rec);
+		if (r < 0)
+			return -1;
+		goto found;
+	}
+	if (venv_find(wenv.venv, ve, getenv("PATH"), v, e) == 0)
 		goto found;
 	if (!running_venv || wenv.venv || getenv("VIRTUAL_ENV"))
 		return -1;
@@ -263,7 +263,11 @@ prestart(struct ctx *ctx, const struct web_site *w, const struct venv *v,
 		 * and prints omero-web's "Clearing expired sessions..." line.
 		 */
 		char *cs_argv[] = { "clearsessions", NULL };
-		int st = web_clearsessions(1, cs_argv, ctx);
+		struct ctx text = *ctx;	/* start has no --json document */
+		int st;
+
+		text.json = 0;
+		st = web_clearsessions(1, cs_argv, &text);
 
 		if (st != 0) {
 			err_set(e, ERR_FAIL, "clearing "
@@ -403,14 +407,14 @@ parse_start_opts(int argc, char **argv, struct ctx *ctx,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "venv", required_argument, NULL, 'V' },
 		{ "zero-downtime", no_argument, NULL, 'z' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	int c, r;
 
 	memset(so, 0, sizeof(*so));
 	so->timeout = DEFAULT_START_TIMEOUT;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'f':
 			so->foreground = 1;
@@ -434,16 +438,14 @@ parse_start_opts(int argc, char **argv, struct ctx *ctx,
 			break;
 		case 'z':
 			if (!zero_downtime)
-				return bad_option(ctx, argv);
+				return cli_bad_option(ctx, argv);
 			*zero_downtime = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	return no_args(ctx, argc, argv);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	return cli_operands(ctx, argc, argv, 0, 0);
 }
 
 static int
@@ -539,28 +541,26 @@ web_stop_cmd(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct web_site w;
 	struct err e = ERR_INIT;
 	double timeout = DEFAULT_STOP_TIMEOUT;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 't':
 			if ((r = seconds_opt(ctx, "--timeout", optarg,
 					     &timeout)) >= 0)
 				return r;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if ((r = no_args(ctx, argc, argv)) >= 0)
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((r = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
 		return r;
 	if (open_site(ctx, &w, &e) < 0 || stop_and_report(ctx, &w, timeout,
 							  &e) < 0) {
@@ -689,8 +689,9 @@ web_reload_cmd(int argc, char **argv, struct ctx *ctx)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "health-path", required_argument, NULL, 'H' },
 		{ "venv", required_argument, NULL, 'V' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct web_site w;
 	struct venv v = VENV_INIT;
 	struct err e = ERR_INIT;
@@ -700,8 +701,7 @@ web_reload_cmd(int argc, char **argv, struct ctx *ctx)
 	char *rv = NULL;
 	int c, r, have_venv;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 't':
 			if ((r = seconds_opt(ctx, "--timeout", optarg,
@@ -714,13 +714,11 @@ web_reload_cmd(int argc, char **argv, struct ctx *ctx)
 		case 'V':
 			wenv.venv = optarg;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if ((r = no_args(ctx, argc, argv)) >= 0)
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((r = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
 		return r;
 	if (open_site(ctx, &w, &e) < 0)
 		goto fail;
@@ -859,8 +857,9 @@ web_status_cmd(int argc, char **argv, struct ctx *ctx)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "health-path", required_argument, NULL, 'H' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct web_site w;
 	struct web_status st;
 	struct err e = ERR_INIT;
@@ -868,8 +867,7 @@ web_status_cmd(int argc, char **argv, struct ctx *ctx)
 	double timeout = 5;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'j':
 			ctx->json = 1;
@@ -882,13 +880,11 @@ web_status_cmd(int argc, char **argv, struct ctx *ctx)
 		case 'H':
 			health = optarg;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if ((r = no_args(ctx, argc, argv)) >= 0)
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((r = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
 		return r;
 	/* LSB: 4 when the status cannot be known */
 	if (open_site(ctx, &w, &e) < 0) {
@@ -937,8 +933,9 @@ web_systemd_unit(int argc, char **argv, struct ctx *ctx)
 		{ "name", required_argument, NULL, 'N' },
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "venv", required_argument, NULL, 'V' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct web_unit_opts uo = { 0 };
 	struct web_site w;
 	struct venv v = VENV_INIT;
@@ -950,8 +947,7 @@ web_systemd_unit(int argc, char **argv, struct ctx *ctx)
 	int c, r, ret = -1;
 
 	uo.name = "omero-web";
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'u':
 			uo.user = optarg;
@@ -965,13 +961,11 @@ web_systemd_unit(int argc, char **argv, struct ctx *ctx)
 		case 'V':
 			wenv.venv = optarg;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return bad_option(ctx, argv);
 		}
 	}
-	if ((r = no_args(ctx, argc, argv)) >= 0)
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((r = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
 		return r;
 	if (!uo.user) {
 		struct passwd *pw = getpwuid(getuid());
@@ -1073,7 +1067,7 @@ const struct command web_commands[] = {
 	  "[--errors N] [--timeout S] [--venv DIR]",
 	  "omero-web's diagnostics plus versions, service, sessions, nginx, "
 	  "config findings, recent errors; secrets masked" },
-	{ "clearsessions", web_clearsessions, "[--no-wait]",
+	{ "clearsessions", web_clearsessions, "[--no-wait] [--json]",
 	  "remove the sessions Django's clearsessions would remove (owctl's "
 	  "engine, no Python; see owctl-sessions(1))" },
 	{ "config", cmd_web_config,
@@ -1093,7 +1087,9 @@ const char web_help[] =
 	"$OMERODIR (or --omerodir) names the deployment; the pid file is\n"
 	"$OMERODIR/var/django.pid and gunicorn's output goes to\n"
 	"$OMERODIR/var/log/gunicorn.log. The virtualenv is --venv DIR, else\n"
-	"$VIRTUAL_ENV, else the venv of an 'omero' or 'gunicorn' on PATH.\n"
+	"$VIRTUAL_ENV, else the one owctl upgrade recorded in\n"
+	"$OMERODIR/var/owctl/venv, else the venv of an 'omero' or 'gunicorn'\n"
+	"on PATH.\n"
 	"See owctl-web(1).\n";
 
 int
@@ -1101,29 +1097,22 @@ cmd_web(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "venv", required_argument, NULL, 'V' },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
 	int c;
 
+	g.subcommands = web_commands;
+	g.help = web_help;
 	wenv.venv = NULL;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case 'V':
 			wenv.venv = optarg;
 			break;
-		case 'h':
-			printf("usage: owctl web [--venv DIR] <subcommand>\n\n");
-			for (const struct command *cmd = web_commands;
-			     cmd->name; cmd++)
-				printf("  %s %s\n      %s\n", cmd->name,
-				       cmd->usage, cmd->summary);
-			printf("\n%s", web_help);
-			return 0;
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return g.status;
 	return cli_dispatch(web_commands, argc - optind, argv + optind, ctx);
 }

@@ -289,7 +289,7 @@ diag_render_text(const struct diag_report *r, struct sbuf *out)
 void
 diag_render_json(const struct diag_report *r, struct sbuf *out)
 {
-	char *s = json_dumps(r->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(r->doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	struct sbuf t = SBUF_INIT;
 
 	if (s) {

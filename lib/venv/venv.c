@@ -33,6 +33,8 @@ venv_source_text(enum venv_source s)
 		return "gunicorn on PATH";
 	case VENV_FROM_RUNNING:
 		return "the running OMERO.web";
+	case VENV_FROM_RECORD:
+		return "owctl upgrade's record";
 	}
 	return "?";
 }

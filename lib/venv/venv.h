@@ -16,6 +16,7 @@ enum venv_source {
 	VENV_FROM_OMERO,	/* the venv of an `omero` on PATH */
 	VENV_FROM_GUNICORN,	/* the venv of a `gunicorn` on PATH */
 	VENV_FROM_RUNNING,	/* the venv the running OMERO.web uses */
+	VENV_FROM_RECORD,	/* $OMERODIR/var/owctl/venv (owctl upgrade) */
 };
 
 struct venv {

@@ -167,7 +167,7 @@ def test_cluster_sessions_on_every_master(cluster, omerodir, tmp_path):
 
     r = owctl(omerodir, "sessions", "list", "--json")
     assert r.returncode == 0, r.stderr
-    listed = json.loads(r.stdout)
+    listed = json.loads(r.stdout)["sessions"]
     assert len(listed) == len(sessions)
     assert len({x["server"] for x in listed}) == 3
     assert all(0 < x["expires_in"] <= 3600 for x in listed)
