@@ -29,6 +29,7 @@ sdb_target_release(struct sdb_target *t)
 	free(t->engine);
 	free(t->shown);
 	free(t->path);
+	free(t->role);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -47,10 +48,11 @@ param(struct sdb_target *t, const char *key, const json_t *v)
 	strv_push_nodup(&t->values, sbuf_detach(&sb, NULL));
 }
 
+/* The value libpq uses: the last one given for key. */
 static const char *
 value_of(const struct sdb_target *t, const char *key)
 {
-	for (size_t i = 0; i < t->keys.n; i++)
+	for (size_t i = t->keys.n; i-- > 0;)
 		if (!strcmp(t->keys.v[i], key))
 			return t->values.v[i];
 	return NULL;
@@ -92,21 +94,33 @@ sdb_parse(const json_t *databases, struct sdb_target *t, struct err *e)
 			       "not supported (SQLite and PostgreSQL are)",
 			       t->engine);
 	t->kind = SDB_POSTGRES;
+	/*
+	 * Django's order: {"dbname": NAME, **OPTIONS}, then USER, PASSWORD,
+	 * HOST and PORT replace what OPTIONS says (for libpq the last of
+	 * repeated keywords counts). psycopg passes the other OPTIONS, str()
+	 * of numbers included, on to libpq; Django keeps its own.
+	 */
 	param(t, "dbname", name);
-	param(t, "user", json_object_get(db, "USER"));
-	param(t, "password", json_object_get(db, "PASSWORD"));
-	param(t, "host", json_object_get(db, "HOST"));
-	param(t, "port", json_object_get(db, "PORT"));
 	opts = json_object_get(db, "OPTIONS");
 	if (json_is_object(opts)) {
 		const char *k;
 		json_t *v;
 
-		/* psycopg passes unknown keywords on to libpq */
-		json_object_foreach((json_t *)opts, k, v)
-			if (json_is_string(v) && strcmp(k, "isolation_level"))
+		json_object_foreach((json_t *)opts, k, v) {
+			if (!strcmp(k, "assume_role")) {
+				if (json_is_string(v) && *json_string_value(v))
+					t->role = xstrdup(json_string_value(v));
+			} else if (strcmp(k, "isolation_level") &&
+				   strcmp(k, "server_side_binding") &&
+				   strcmp(k, "pool")) {
 				param(t, k, v);
+			}
+		}
 	}
+	param(t, "user", json_object_get(db, "USER"));
+	param(t, "password", json_object_get(db, "PASSWORD"));
+	param(t, "host", json_object_get(db, "HOST"));
+	param(t, "port", json_object_get(db, "PORT"));
 	{
 		struct sbuf sb = SBUF_INIT;
 		const char *u = value_of(t, "user"), *h = value_of(t, "host");
@@ -482,6 +496,10 @@ run_postgres(const struct sdb_target *t, const struct sdb_opts *o,
 			"'%s': %s", t->shown, msg.buf);
 		goto out;
 	}
+	/* Django 4.2+ runs SET ROLE assume_role on every new connection */
+	if (t->role && pq_exec(db, t, "SELECT set_config('role', $1, false)",
+			       t->role, NULL, e) < 0)
+		goto out;
 	/* Django sets the connection's time zone: UTC, or TIME_ZONE */
 	if (pq_exec(db, t, "SELECT set_config('TimeZone', $1, false)",
 		    o->use_tz || !o->time_zone ? "UTC" : o->time_zone, NULL,

@@ -26,16 +26,20 @@ struct sdb_target {
 	char *engine;	     /* ENGINE as configured */
 	char *shown;	     /* the file, or "user@host:port/name" */
 	char *path;	     /* SQLite NAME */
+	char *role;	     /* OPTIONS assume_role (SET ROLE), or NULL */
 	struct strv keys;    /* libpq keywords ... */
 	struct strv values;  /* ... and their values (password wiped) */
 };
 
 /*
  * DATABASES['default'] (a JSON object, DATABASES as a whole): SQLite
- * (NAME must be an absolute path) or PostgreSQL (NAME, USER, PASSWORD,
- * HOST, PORT and string OPTIONS become libpq parameters). Other engines,
- * or no default database, fail with ERR_SESS_CONFIG. t must be released
- * with sdb_target_release() in every case.
+ * (NAME must be an absolute path) or PostgreSQL: NAME, OPTIONS (strings
+ * and integers; not Django's own isolation_level, server_side_binding,
+ * pool; assume_role goes to t->role), then USER, PASSWORD, HOST and PORT
+ * become libpq parameters in that order, so that Django's settings win
+ * over OPTIONS as in Django. Other engines, or no default database, fail
+ * with ERR_SESS_CONFIG. t must be released with sdb_target_release() in
+ * every case.
  */
 int sdb_parse(const json_t *databases, struct sdb_target *t, struct err *e);
 void sdb_target_release(struct sdb_target *t);

@@ -18,6 +18,11 @@ measures its worst PING latency (recorded, not asserted).
 db engine (SQLite): purge-expired deletes exactly the rows Django's
 clearsessions deletes.  With OWCTL_DJANGO_PATHS (scripts/run-tests), the
 Django 4.2 and 5.2 rules are compared the same way.
+
+db and cached_db engines on PostgreSQL (a throw-away cluster, see
+testenv/postgres.py; cached_db with Redis): the same comparison on a
+`CREATE DATABASE ... TEMPLATE` copy, and how owctl connects (socket, TCP,
+TLS, OPTIONS, assume_role) checked against Django's own connection.
 """
 import json
 import os
@@ -37,6 +42,7 @@ from testenv import procs
 from testenv.configxml import write_config
 from testenv.gunicorn import Gunicorn, gunicorn_argv, gunicorn_env
 from testenv.ports import free_port
+from testenv.postgres import SESSION_SCHEMA
 
 PREFIX = "owsid"
 AGE = 600
@@ -490,7 +496,7 @@ def test_redis_clear_removes_exactly_the_session_keys(
 
     r = owctl(omerodir, "sessions", "list", "--json")
     assert r.returncode == 0, r.stderr
-    listed = json.loads(r.stdout)
+    listed = json.loads(r.stdout)["sessions"]
     assert len(listed) == len(sessions)
     assert all(len(x["key"]) == len(SESSION) + 8 + 3 for x in listed)
     assert all(0 < x["expires_in"] <= 86400 for x in listed)
@@ -614,67 +620,333 @@ def test_without_omerodir():
     assert r.returncode == 101 and r.stderr == b"ERROR: OMERODIR not set\n"
 
 
-# --- db engine (PostgreSQL) ---------------------------------------------------
+# --- db / cached_db engines (PostgreSQL) --------------------------------------
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
-# Django's own migration for django.contrib.sessions on PostgreSQL
-PG_SCHEMA = """
-CREATE TABLE "django_session" ("session_key" varchar(40) NOT NULL PRIMARY KEY,
-  "session_data" text NOT NULL, "expire_date" timestamp with time zone NOT NULL);
-CREATE INDEX "django_session_expire_date_a5c62663" ON "django_session" ("expire_date");
-"""
+# spaces, quotes, a backslash and non-ASCII: no conninfo-string quoting
+PG_PASSWORD = "pg-Secret 7f'3a\\9c\"1e \u00e9"
+PG_CACHE_KIND = "omero:3:django.contrib.sessions.cached_db"
+
+# Run inside the venv with the stand-in's settings (DATABASES, SESSION_ENGINE
+# and CACHES from config.xml, as OMERO.web sets them): Django's migration,
+# then sessions made by the engine's own SessionStore.
+PG_MAKE = r'''
+import datetime, json
+from importlib import import_module
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+call_command("migrate", "sessions", verbosity=0)
+SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+out = {}
+def mk(name, expiry=None):
+    s = SessionStore()
+    s["user"] = name
+    if expiry is not None:
+        s.set_expiry(expiry)
+    s.save()
+    out[name] = s.session_key
+for n in ("fresh", "old_day", "old_second", "old_hours"):
+    mk(n)
+mk("int300", 300)
+mk("zero", 0)
+mk("neg", -5)
+if django.VERSION >= (4, 0):     # 3.2 cannot serialize a datetime to JSON
+    mk("past", datetime.timedelta(seconds=-3600))
+    mk("future", datetime.timedelta(days=3))
+print(json.dumps({"keys": out, "django": django.get_version(),
+                  "use_tz": settings.USE_TZ, "engine": settings.SESSION_ENGINE}))
+'''
+
+# Django's verdict: rows whose expire_date < now (the last four made old
+# with psql below, set_expiry(-5) and a past datetime)
+PG_EXPIRED = {"old_day", "old_second", "old_hours", "neg", "past"}
 
 
-def test_db_postgresql(omerodir):
-    """A throw-away cluster on a Unix socket; owctl's purge deletes the rows
-    Django's `expire_date < now()` selects (psycopg2 is not installed here,
-    so the rows are inserted with psql)."""
-    base = Path(tempfile.mkdtemp(prefix="owctl-pg-"))
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    try:
-        shutil.chown(base, "postgres")
-        subprocess.run(as_pg + [PG_BIN + "/initdb", "-D", str(base / "data"),
-                                "-A", "trust"], check=True,
-                       capture_output=True)
-        subprocess.run(as_pg + [PG_BIN + "/pg_ctl", "-D", str(base / "data"),
-                                "-o", "-k %s -c listen_addresses=" % base,
-                                "-l", str(base / "log"), "-w", "start"],
-                       check=True, capture_output=True)
+def pg_versions():
+    return [("3.2", None)] + django_paths()
 
-        def psql(sql, db="omero"):
-            return subprocess.run(as_pg + ["psql", "-h", str(base), "-d", db,
-                                           "-qAtc", sql], check=True,
-                                  capture_output=True, text=True).stdout
-        psql("CREATE DATABASE omero", db="postgres")
-        psql(PG_SCHEMA)
-        rows = {key(32, 900 + i): off for i, off in
-                enumerate(["-1 day", "-1 second", "+1 hour", "+2 days", "-3 hours"])}
-        for k, off in rows.items():
-            psql("INSERT INTO django_session VALUES ('%s', 'data', now() + "
-                 "interval '%s')" % (k, off))
-        write_config(omerodir, {
-            "omero.web.session_engine": "django.contrib.sessions.backends.db",
-            "omero.web.databases": json.dumps({"default": {
-                "ENGINE": "django.db.backends.postgresql", "NAME": "omero",
-                "USER": "postgres", "HOST": str(base)}})})
-        expected = set(psql("SELECT session_key FROM django_session WHERE "
-                            "expire_date >= now()").split())
-        r = owctl(omerodir, "sessions", "info", "--json")
+
+@pytest.fixture
+def postgres_factory():
+    """start(tcp=False, ssl=False, hba=None) -> PostgresCluster (see
+    testenv.postgres); every cluster is stopped by PID at teardown."""
+    from testenv.postgres import start_postgres
+    clusters = []
+
+    def start(**kw):
+        pg = start_postgres(**kw)
+        clusters.append(pg)
+        return pg
+    yield start
+    for pg in clusters:
+        pg.stop()
+
+
+def pg_databases(pg, name, **extra):
+    db = {"ENGINE": "django.db.backends.postgresql", "NAME": name,
+          "USER": "omero", "PASSWORD": PG_PASSWORD, "HOST": pg.socket_dir,
+          "PORT": str(pg.port)}
+    db.update(extra)
+    return json.dumps({"default": db})
+
+
+def no_password(*results):
+    for r in results:
+        for out in (r.stdout, r.stderr):
+            assert PG_PASSWORD.encode() not in out, out
+            assert b"Secret" not in out, out
+
+
+@pytest.mark.parametrize("engine", ["db", "cached_db"])
+@pytest.mark.parametrize("ver,path", pg_versions())
+def test_db_postgresql_purge_matches_django(venv_531, omerodir,
+                                            postgres_factory, redis_factory,
+                                            engine, ver, path):
+    """Real Django creates the sessions in PostgreSQL (db, and cached_db
+    with Redis); owctl's purge-expired leaves exactly the rows Django's
+    clearsessions leaves on a copy of the database; clear empties it (and
+    removes cached_db's cache copies, nothing else)."""
+    pg = postgres_factory()
+    pg.create_role("omero", PG_PASSWORD)
+    pg.create_db("orig", owner="omero")
+    env = {"PYTHONPATH": path} if path else {}
+    srv = redis_factory() if engine == "cached_db" else None
+
+    def config(name):
+        props = {
+            "omero.web.session_engine":
+                "django.contrib.sessions.backends." + engine,
+            "omero.web.databases": pg_databases(pg, name),
+            "omero.web.session_cookie_age": str(AGE),
+            # far from UTC: with USE_TZ False (3.2, 4.2) Django compares
+            # naive local times in this zone
+            "omero.web.time_zone": "Asia/Tokyo"}
+        if srv:
+            props["omero.web.caches"] = json.dumps({"default": {
+                "BACKEND": "django_redis.cache.RedisCache" if path is None
+                else "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": srv.url(db=2), "KEY_PREFIX": "omero",
+                "VERSION": 3}})
+        write_config(omerodir, props)
+
+    config("orig")
+    r = venv_531.run("-c", PG_MAKE, env=dict(env, OMERODIR=str(omerodir),
+                     DJANGO_SETTINGS_MODULE="omeroweb.settings"),
+                     cwd=venv_531.omeroweb_dir())
+    assert r.returncode == 0, r.stderr
+    made = json.loads(r.stdout.strip().splitlines()[-1])
+    assert made["django"].startswith(ver)
+    assert made["engine"].endswith("." + engine)
+    assert made["use_tz"] == (ver == "5.2")
+    keys = made["keys"]
+    expired = PG_EXPIRED & set(keys)
+    assert len(expired) == (4 if ver == "3.2" else 5)
+    for n, off in (("old_day", "1 day"), ("old_second", "1 second"),
+                   ("old_hours", "3 hours")):
+        pg.psql("UPDATE django_session SET expire_date = now() - interval "
+                "'%s' WHERE session_key = '%s'" % (off, keys[n]), db="orig")
+    all_rows = "SELECT session_key FROM django_session"
+    assert pg.rows(all_rows, "orig") == set(keys.values())
+    if srv:
+        rc = srv.client(db=2)
+        # set_expiry(-5) / a past expiry: Django cached nothing
+        assert {n for n in keys if rc.exists(PG_CACHE_KIND + keys[n])} == \
+            set(keys) - {"neg", "past"}
+        rc.set("omero:3:unrelated", b"x", ex=3600)
+        rc.set(PG_CACHE_KIND + key(32, 321).upper(), b"x", ex=3600)
+    pg.create_db("copy", owner="omero", template="orig")
+    assert pg.rows(all_rows, "copy") == set(keys.values())
+
+    r = venv_531.manage(omerodir, "clearsessions", env=env)
+    assert r.returncode == 0, r.stderr
+    left_django = pg.rows(all_rows, "orig")
+    assert left_django == {keys[n] for n in set(keys) - expired}
+
+    config("copy")
+    v = ["--django-version", ver]
+    info = owctl(omerodir, "sessions", "info", "--json", *v)
+    assert info.returncode == 0, info.stderr
+    j = json.loads(info.stdout)
+    assert j["expired"] == len(expired) and j["sessions"] == len(keys)
+    dry = owctl(omerodir, "sessions", "purge-expired", "--dry-run", *v)
+    assert dry.returncode == 0, dry.stderr
+    assert pg.rows(all_rows, "copy") == set(keys.values())
+    r = owctl(omerodir, "sessions", "purge-expired", *v)
+    assert r.returncode == 0, r.stderr
+    assert b"removed %d expired sessions" % len(expired) in r.stdout
+    assert pg.rows(all_rows, "copy") == left_django
+    if srv:
+        before = set(rc.keys("*"))
+    c = owctl(omerodir, "sessions", "clear", "--yes", "--json", *v)
+    assert c.returncode == 0, c.stderr
+    res = json.loads(c.stdout)
+    assert res["removed"] == len(left_django)
+    assert pg.rows(all_rows, "copy") == set()
+    assert pg.rows(all_rows, "orig") == left_django      # not the other db
+    if srv:
+        copies = {k for k in before if k.startswith(PG_CACHE_KIND.encode())
+                  and k[len(PG_CACHE_KIND):].islower()}
+        assert len(copies) == len(set(keys) - {"neg", "past"})
+        assert res["cache_keys"]["removed"] == len(copies)
+        assert set(rc.keys("*")) == before - copies
+    no_password(info, dry, r, c)
+
+
+# Django (through psycopg2) connecting with the same DATABASES: the count
+# of django_session rows, or a traceback and status 1.
+DJ_COUNT = r'''
+import json, sys
+import django
+from django.conf import settings
+settings.configure(DATABASES=json.loads(sys.argv[1]), USE_TZ=True)
+django.setup()
+from django.db import connection
+with connection.cursor() as c:
+    c.execute("SELECT count(*) FROM django_session")
+    print(json.dumps({"count": c.fetchone()[0],
+                      "django": django.get_version()}))
+'''
+
+
+def django_count(databases, path):
+    env = dict(os.environ)
+    if path:
+        env["PYTHONPATH"] = path
+    p = subprocess.run(["/usr/bin/python3", "-c", DJ_COUNT, databases],
+                       capture_output=True, text=True, env=env, timeout=120)
+    if p.returncode:
+        return None, p.stderr
+    j = json.loads(p.stdout.strip().splitlines()[-1])
+    return j["count"], j["django"]
+
+
+def test_db_postgresql_connection(omerodir, postgres_factory):
+    """How owctl reaches PostgreSQL, as Django/psycopg2 would: HOST as a
+    socket directory or an address, PORT (string or number), USER and
+    PASSWORD (quotes, spaces, non-ASCII) from omero.web.databases, OPTIONS
+    passed to libpq (sslmode, sslrootcert, options, port) except Django's
+    own (assume_role: SET ROLE after connecting), USER/HOST/PORT winning
+    over OPTIONS as in Django; the password is never printed, not even
+    when the server refuses it."""
+    pg = postgres_factory(tcp=True, ssl=True, hba=[
+        "local all postgres trust",
+        "local all all scram-sha-256",
+        "hostssl all all 127.0.0.1/32 scram-sha-256",
+        "hostssl all all ::1/128 scram-sha-256"])
+    pg.create_role("omero", PG_PASSWORD)
+    pg.create_db("omero", owner="omero")
+    pg.psql("SET ROLE omero;" + SESSION_SCHEMA, db="omero")
+    for i, off in enumerate(["-1 day", "+1 hour", "+2 days"]):
+        pg.psql("INSERT INTO django_session VALUES ('%s', 'data', now() + "
+                "interval '%s')" % (key(32, 900 + i), off), db="omero")
+    # the same table in schema "web" (reached with OPTIONS options)
+    pg.psql("SET ROLE omero; CREATE SCHEMA web; SET search_path = web;" +
+            SESSION_SCHEMA + "INSERT INTO django_session VALUES ('%s', 'x', "
+            "now() - interval '1 day')" % key(32, 950), db="omero")
+    # a table only role webowner may touch: webuser (NOINHERIT) needs
+    # Django's OPTIONS assume_role
+    pg.create_role("webuser", PG_PASSWORD, "NOINHERIT")
+    pg.create_role("webowner")
+    pg.psql("GRANT webowner TO webuser")
+    pg.create_db("roles", owner="webowner")
+    pg.psql("SET ROLE webowner;" + SESSION_SCHEMA + "INSERT INTO "
+            "django_session VALUES ('%s', 'x', now() - interval '1 day')"
+            % key(32, 960), db="roles")
+
+    def props(name="omero", **db):
+        return {"omero.web.session_engine":
+                "django.contrib.sessions.backends.db",
+                "omero.web.databases": pg_databases(pg, name, **db)}
+
+    # the newest Django at hand (assume_role needs 4.2 or later)
+    dj_path = (django_paths() or [(None, None)])[-1][1]
+
+    def connections():
+        return [line for line in pg.log_text().splitlines()
+                if "connection authorized: user=omero" in line]
+
+    seen = []           # the connections owctl's last run made
+
+    def info(*args, name="omero", **db):
+        write_config(omerodir, props(name, **db))
+        before = len(connections())
+        r = owctl(omerodir, "sessions", *(args or ("info", "--json")))
+        seen[:] = connections()[before:]
+        no_password(r)
+        if not args:        # Django connects, or fails, alike
+            n, why = django_count(props(name, **db)[
+                "omero.web.databases"], dj_path)
+            assert (n is not None) == (r.returncode == 0), (why, r.stderr)
+            if n is not None:
+                assert json.loads(r.stdout)["sessions"] == n
+                assert dj_path is None or why.startswith("5.2")
+        return r
+
+    def ok(r, sessions=3, expired=1):
         assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout)["expired"] == 3
-        r = owctl(omerodir, "sessions", "purge-expired")
-        assert r.returncode == 0, r.stderr
-        assert b"removed 3 expired sessions" in r.stdout
-        assert set(psql("SELECT session_key FROM django_session").split()) \
-            == expected == {k for k, off in rows.items() if off[0] == "+"}
-        r = owctl(omerodir, "sessions", "clear", "--yes")
-        assert r.returncode == 0 and psql("SELECT count(*) FROM "
-                                          "django_session").strip() == "0"
-    finally:
-        subprocess.run(as_pg + [PG_BIN + "/pg_ctl", "-D", str(base / "data"),
-                                "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        j = json.loads(r.stdout)
+        assert (j["sessions"], j["expired"]) == (sessions, expired)
+        return j
+
+    j = ok(info())                                   # Unix socket
+    assert j["database"]["name"].startswith("postgresql://omero@")
+    assert len(seen) == 1 and "SSL enabled" not in seen[0]
+    for args in (("info",), ("list",), ("list", "--json"),
+                 ("purge-expired", "--dry-run")):
+        assert info(*args).returncode == 0
+    ok(info(PORT=pg.port))                           # PORT as a number
+    ok(info(HOST="127.0.0.1"))                       # TCP, sslmode=prefer
+    assert len(seen) == 1 and "SSL enabled" in seen[0]
+    ok(info(HOST="127.0.0.1", OPTIONS={"sslmode": "require"}))
+    assert len(seen) == 1 and "SSL enabled" in seen[0]
+    ok(info(HOST="localhost", OPTIONS={
+        "sslmode": "verify-full", "sslrootcert": str(pg.base / "server.crt")}))
+    # sslmode reaches libpq: without TLS the server has no hba line for it
+    r = info(HOST="127.0.0.1", OPTIONS={"sslmode": "disable"})
+    assert r.returncode != 0 and b"no encryption" in r.stderr, r.stderr
+    r = info(HOST="127.0.0.1", OPTIONS={"sslmode": "verify-full",
+                                        "sslrootcert": "/nonexistent.crt"})
+    assert r.returncode != 0 and b"nonexistent.crt" in r.stderr
+    # other libpq options, strings and numbers, as psycopg2 passes them
+    ok(info(OPTIONS={"options": "-c search_path=web"}), sessions=1)
+    ok(info(PORT="", OPTIONS={"port": pg.port, "connect_timeout": 5}))
+    # Django's settings win over OPTIONS
+    ok(info(OPTIONS={"host": "/nonexistent", "user": "nobody"}))
+    # Django's own option: SET ROLE after connecting
+    r = info(name="roles", USER="webuser")
+    assert r.returncode != 0 and b"permission denied" in r.stderr
+    ok(info(name="roles", USER="webuser",
+            OPTIONS={"assume_role": "webowner"}), 1, 1)
+    # the password is what is sent
+    r = info(PASSWORD="wrong-" + PG_PASSWORD)
+    assert r.returncode != 0
+    assert b"password authentication failed" in r.stderr
+    assert b"wrong-" not in r.stderr
+    r = info(PASSWORD="")
+    assert r.returncode != 0 and b"password" in r.stderr
+    r = info(USER="nobody-here")
+    assert r.returncode != 0 and b"nobody-here" in r.stderr
+    # purge and clear over TCP with TLS, and with assume_role
+    write_config(omerodir, props(HOST="127.0.0.1",
+                                 OPTIONS={"sslmode": "require"}))
+    r = owctl(omerodir, "sessions", "purge-expired")
+    no_password(r)
+    assert r.returncode == 0 and b"removed 1 expired session" in r.stdout
+    r = owctl(omerodir, "sessions", "clear", "--yes")
+    no_password(r)
+    assert r.returncode == 0, r.stderr
+    assert pg.psql("SELECT count(*) FROM django_session",
+                   db="omero").strip() == "0"
+    assert pg.psql("SELECT count(*) FROM web.django_session",
+                   db="omero").strip() == "1"
+    write_config(omerodir, props("roles", USER="webuser",
+                                 OPTIONS={"assume_role": "webowner"}))
+    r = owctl(omerodir, "sessions", "purge-expired")
+    no_password(r)
+    assert r.returncode == 0 and b"removed 1 expired session" in r.stdout
+    assert pg.psql("SELECT count(*) FROM django_session",
+                   db="roles").strip() == "0"
 
 
 # --- golden vectors -----------------------------------------------------------

@@ -152,7 +152,16 @@ test_sdb_parse(void **state)
 		"postgresql\", \"NAME\": \"omero\", \"USER\": \"web\", "
 		"\"PASSWORD\": \"pw\", \"HOST\": \"db.example\", \"PORT\": "
 		"5433, \"OPTIONS\": {\"sslmode\": \"require\", "
-		"\"isolation_level\": \"x\"}}}";
+		"\"isolation_level\": 3, \"connect_timeout\": 5, "
+		"\"host\": \"other\", \"assume_role\": \"owner\", "
+		"\"pool\": true, \"server_side_binding\": true}}}";
+	/* Django's settings after OPTIONS: libpq takes the last one */
+	static const char *const want[][2] = {
+		{ "dbname", "omero" }, { "sslmode", "require" },
+		{ "connect_timeout", "5" }, { "host", "other" },
+		{ "user", "web" }, { "password", "pw" },
+		{ "host", "db.example" }, { "port", "5433" },
+	};
 	struct sdb_target t;
 	struct err e = ERR_INIT;
 	json_t *v;
@@ -170,9 +179,12 @@ test_sdb_parse(void **state)
 	assert_int_equal(sdb_parse(v, &t, &e), 0);
 	assert_int_equal(t.kind, SDB_POSTGRES);
 	assert_string_equal(t.shown, "postgresql://web@db.example:5433/omero");
-	assert_int_equal(t.keys.n, 6);
-	assert_string_equal(t.keys.v[5], "sslmode");
-	assert_string_equal(t.values.v[4], "5433");
+	assert_int_equal(t.keys.n, sizeof(want) / sizeof(*want));
+	for (size_t i = 0; i < t.keys.n; i++) {
+		assert_string_equal(t.keys.v[i], want[i][0]);
+		assert_string_equal(t.values.v[i], want[i][1]);
+	}
+	assert_string_equal(t.role, "owner");
 	sdb_target_release(&t);
 	json_decref(v);
 }
