@@ -17,8 +17,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define HELP_OPT { "help", no_argument, NULL, 'h' }
-
 enum {
 	OPT_TO = 256, OPT_VENV, OPT_FIND_LINKS, OPT_INDEX_URL, OPT_PLUGINS,
 	OPT_CLEAR, OPT_NGINX_FILE, OPT_VERIFY_URL, OPT_TIMEOUT, OPT_YES,
@@ -40,7 +38,7 @@ static const struct option run_opts[] = {
 	{ "new-venv", required_argument, NULL, OPT_NEW_VENV },
 	{ "from-omerodir", required_argument, NULL, OPT_FROM },
 	{ "zero-downtime", no_argument, NULL, OPT_ZERO },
-	HELP_OPT, { NULL, 0, NULL, 0 }
+	CLI_OPT_HELP, CLI_OPT_END
 };
 
 static char self_path[PATH_MAX];
@@ -81,6 +79,7 @@ static int
 parse_run_opts(int argc, char **argv, struct ctx *ctx,
 	       struct upgrade_opts *o, int *yes)
 {
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "hy", run_opts, ctx);
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -91,8 +90,7 @@ parse_run_opts(int argc, char **argv, struct ctx *ctx,
 	o->owctl = self_exe();
 	o->timeout = 60;
 	*yes = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "hy", run_opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case OPT_TO:
 			o->to = optarg;
@@ -159,16 +157,12 @@ parse_run_opts(int argc, char **argv, struct ctx *ctx,
 		case OPT_ZERO:
 			o->zero_downtime = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	if ((c = cli_operands(ctx, argc, argv, 0, 0)) >= 0)
+		return c;
 	if (!o->to)
 		return cli_usage(ctx, "the following arguments are required: "
 				 "--to");
@@ -357,12 +351,12 @@ parse_simple(int argc, char **argv, struct ctx *ctx)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "yes", no_argument, NULL, OPT_YES },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "hy", opts, ctx);
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "hy", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&g)) >= 0) {
 		switch (c) {
 		case OPT_JSON:
 			ctx->json = 1;
@@ -370,17 +364,11 @@ parse_simple(int argc, char **argv, struct ctx *ctx)
 		case 'y':
 		case OPT_YES:
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind]);
-	return -1;
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	return cli_operands(ctx, argc, argv, 0, 0);
 }
 
 static int
@@ -483,5 +471,16 @@ const char upgrade_help[] =
 int
 cmd_upgrade(int argc, char **argv, struct ctx *ctx)
 {
-	return cli_dispatch(upgrade_commands, argc - 1, argv + 1, ctx);
+	static const struct option opts[] = { CLI_OPT_HELP, CLI_OPT_END };
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
+	int c;
+
+	g.subcommands = upgrade_commands;
+	g.help = upgrade_help;
+	while ((c = cli_getopt(&g)) >= 0)
+		;
+	if (c == CLI_OPT_EXIT)
+		return g.status;
+	return cli_dispatch(upgrade_commands, argc - optind, argv + optind,
+			    ctx);
 }

@@ -75,8 +75,6 @@ generate(const char *omerodir, enum nginx_type type,
 
 /* ---- owctl web config ---- */
 
-#define HELP_OPT { "help", no_argument, NULL, 'h' }
-
 enum {
 	OPT_HTTP = 256,
 	OPT_SERVERNAME,
@@ -121,8 +119,9 @@ cmd_web_config(int argc, char **argv, struct ctx *ctx)
 		{ "unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "no-file-checks", no_argument, NULL, OPT_NO_FILE_CHECKS },
 		{ "install", no_argument, NULL, OPT_INSTALL },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt go = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct gen_opts g = { 0 };
 	struct err e = ERR_INIT;
 	struct sbuf out = SBUF_INIT;
@@ -131,8 +130,7 @@ cmd_web_config(int argc, char **argv, struct ctx *ctx)
 	unsigned flags = 0;
 	int c, system = 0, check = 0, install = 0, ret;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&go)) >= 0) {
 		switch (c) {
 		case OPT_HTTP:
 			if (parse_port(ctx, optarg, &g.http) < 0)
@@ -160,13 +158,10 @@ cmd_web_config(int argc, char **argv, struct ctx *ctx)
 		case OPT_INSTALL:
 			install = 1;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return go.status;
 	if (argc - optind < 1)
 		return cli_usage(ctx, "the following arguments are required: "
 				 "type");
@@ -174,9 +169,8 @@ cmd_web_config(int argc, char **argv, struct ctx *ctx)
 		return cli_usage(ctx, "argument type: invalid choice: '%s' "
 				 "(choose from 'nginx', 'nginx-development', "
 				 "'nginx-location')", argv[optind]);
-	if (argc - optind > 1)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + 1]);
+	if ((ret = cli_operands(ctx, argc, argv, 1, 1)) >= 0)
+		return ret;
 
 	/* upstream: @config_required (101, 170), then --system (683) */
 	if (!ctx->omerodir || !*ctx->omerodir) {
@@ -331,8 +325,9 @@ nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 		{ "nginx-conf", required_argument, NULL, OPT_NGINX_CONF },
 		{ "nginx-prefix", required_argument, NULL, OPT_NGINX_PREFIX },
 		{ "no-test", no_argument, NULL, OPT_NO_TEST },
-		HELP_OPT, { NULL, 0, NULL, 0 }
+		CLI_OPT_HELP, CLI_OPT_END
 	};
+	struct cli_getopt go = CLI_GETOPT_INIT(argc, argv, "h", opts, ctx);
 	struct gen_opts g = { 0 };
 	struct nginx_regen_opts ro = { 0 };
 	struct nginx_regen_result r = NGINX_REGEN_RESULT_INIT;
@@ -345,8 +340,7 @@ nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 	unsigned flags = 0;
 	int c, reload = 0, status = 0;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(&go)) >= 0) {
 		switch (c) {
 		case OPT_TYPE:
 			type_name = optarg;
@@ -383,19 +377,15 @@ nginx_install_cmd(int argc, char **argv, struct ctx *ctx)
 		case OPT_NO_TEST:
 			flags |= NGINX_INST_NO_TEST;
 			break;
-		case 'h':
-			return cli_help_sub(ctx);
-		default:
-			return cli_usage(ctx, "unrecognized option '%s'",
-					 argv[optind - 1]);
 		}
 	}
+	if (c == CLI_OPT_EXIT)
+		return go.status;
 	if (argc - optind < 1)
 		return cli_usage(ctx, "the following arguments are required: "
 				 "PATH");
-	if (argc - optind > 1)
-		return cli_usage(ctx, "unrecognized arguments: %s",
-				 argv[optind + 1]);
+	if ((c = cli_operands(ctx, argc, argv, 1, 1)) >= 0)
+		return c;
 	path = argv[optind];
 	if (type_name && (nginx_type_parse(type_name, &type) < 0 ||
 			  type == NGINX_DEVELOPMENT))
@@ -471,23 +461,36 @@ static const struct command nginx_commands[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+/*
+ * "web nginx" is a family inside "web": its name becomes ctx->family (not
+ * "web" plus the subcommand "nginx") while its options are parsed and its
+ * subcommand runs. -h keeps the "subcommands:" heading 'owctl help' has.
+ */
 int
 cmd_web_nginx(int argc, char **argv, struct ctx *ctx)
 {
-	const char *family = ctx->family;
-	int ret;
+	static const struct option opts[] = { CLI_OPT_HELP, CLI_OPT_END };
+	struct cli_getopt g = CLI_GETOPT_INIT(argc, argv, "+h", opts, ctx);
+	struct ctx saved = *ctx;
+	int c, ret;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") ||
-			 !strcmp(argv[1], "--help"))) {
-		printf("usage: owctl web nginx <subcommand> ...\n\n"
-		       "subcommands:\n");
-		for (const struct command *c = nginx_commands; c->name; c++)
-			printf("  %s %s\n      %s\n", c->name, c->usage,
-			       c->summary);
-		return 0;
-	}
 	ctx->family = "web nginx";
-	ret = cli_dispatch(nginx_commands, argc - 1, argv + 1, ctx);
-	ctx->family = family;
+	ctx->subcmd = NULL;
+	ctx->usage = "<subcommand> ...";
+	while ((c = cli_getopt(&g)) >= 0)
+		;
+	if (c == CLI_OPT_EXIT) {
+		if (g.status == 0) {
+			puts("\nsubcommands:");
+			cli_print_commands(stdout, nginx_commands);
+		}
+		ret = g.status;
+	} else {
+		ret = cli_dispatch(nginx_commands, argc - optind,
+				   argv + optind, ctx);
+	}
+	ctx->family = saved.family;
+	ctx->subcmd = saved.subcmd;
+	ctx->usage = saved.usage;
 	return ret;
 }

@@ -192,21 +192,9 @@ def test_command_table_is_read():
     assert ("sessions", "purge-expired") in {(f, s) for f, s, _ in t}
 
 
-# Commands not converted to cli_getopt yet (issue 8): their owners are
-# converting them; strict=False because that can land any time.
-NOT_CONVERTED = {("upgrade", s) for s in
-                 ("plan", "run", "resume", "rollback", "status")} | {
-                 ("web", "config"), ("web", "nginx")}
-
-
 def quiet_verbose_cases():
     for fam, sub, _ in command_table():
-        marks = []
-        if (fam, sub) in NOT_CONVERTED:
-            marks = [pytest.mark.xfail(reason="not converted to "
-                                       "cli_getopt yet", strict=False)]
-        yield pytest.param(fam, sub, marks=marks,
-                           id="%s-%s" % (fam, sub or ""))
+        yield pytest.param(fam, sub, id="%s-%s" % (fam, sub or ""))
 
 
 @pytest.mark.parametrize("fam,sub", list(quiet_verbose_cases()))
