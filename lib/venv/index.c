@@ -1,7 +1,7 @@
 /*
  * Package indexes: a wheelhouse directory or a PEP 503 simple index. The
  * HTML of a project page is read for <a href> only, like pip's parser;
- * libcurl is opened on first use (see lazylib.h).
+ * libcurl is opened on first use (see lazycurl.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -9,96 +9,51 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "fs.h"
-#include "lazylib.h"
+#include "lazycurl.h"
 #include "venv/index.h"
 #include "venv/pep508.h"
 #include "xalloc.h"
 #include "banned.h"
 
-/* libcurl, bound on first use */
-static struct {
-	CURL *(*init)(void);
-	CURLcode (*setopt)(CURL *, CURLoption, ...);
-	CURLcode (*perform)(CURL *);
-	CURLcode (*getinfo)(CURL *, CURLINFO, ...);
-	void (*cleanup)(CURL *);
-	const char *(*strerror)(CURLcode);
-} lc;
-
-static int
-bind_curl(struct err *e)
-{
-	static const char *const libs[] = { "libcurl.so.4", NULL };
-	const struct lazy_sym syms[] = {
-		LAZY_SYM("curl_easy_init", lc.init),
-		LAZY_SYM("curl_easy_setopt", lc.setopt),
-		LAZY_SYM("curl_easy_perform", lc.perform),
-		LAZY_SYM("curl_easy_getinfo", lc.getinfo),
-		LAZY_SYM("curl_easy_cleanup", lc.cleanup),
-		LAZY_SYM("curl_easy_strerror", lc.strerror),
-		{ NULL, NULL }
-	};
-
-	return lazylib_bind(libs, "libcurl4", syms, e);
-}
-
-struct sink {
-	struct sbuf *out;
-	size_t max;
-	int over;
-};
-
-static size_t
-write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (s->out->len + n > s->max) {
-		s->over = 1;
-		return 0;	/* makes curl stop with CURLE_WRITE_ERROR */
-	}
-	sbuf_add(s->out, data, n);
-	return n;
-}
-
 int
 index_http_get(const char *url, size_t max, double timeout,
 	       struct sbuf *out, long *status, struct err *e)
 {
-	struct sink sink = { out, max, 0 };
+	struct lazycurl_sink sink = { out, max, 0 };
 	CURL *c;
 	CURLcode rc;
 
-	if (bind_curl(e) < 0)
+	if (lazycurl_bind(e) < 0)
 		return -1;
-	if (!(c = lc.init()))
+	if (!(c = lazycurl.easy_init()))
 		return err_set(e, ERR_IO, "cannot initialise libcurl");
-	lc.setopt(c, CURLOPT_URL, url);
-	lc.setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	lc.setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	lc.setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	lc.setopt(c, CURLOPT_MAXREDIRS, 10L);
-	lc.setopt(c, CURLOPT_NOSIGNAL, 1L);
-	lc.setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout * 1000));
-	lc.setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
-	lc.setopt(c, CURLOPT_USERAGENT, "owctl/" OWCTL_VERSION);
-	lc.setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	lc.setopt(c, CURLOPT_WRITEDATA, &sink);
-	rc = lc.perform(c);
+	lazycurl.easy_setopt(c, CURLOPT_URL, url);
+	lazycurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lazycurl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			     "http,https");
+	lazycurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	lazycurl.easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	lazycurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lazycurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			     (long)(timeout * 1000));
+	lazycurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	lazycurl.easy_setopt(c, CURLOPT_USERAGENT, "owctl/" OWCTL_VERSION);
+	lazycurl.easy_setopt(c, CURLOPT_WRITEFUNCTION,
+			     lazycurl_keep);
+	lazycurl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	rc = lazycurl.easy_perform(c);
 	*status = 0;
-	lc.getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	lc.cleanup(c);
-	if (sink.over)
+	lazycurl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	lazycurl.easy_cleanup(c);
+	if (sink.too_long)
 		return err_set(e, ERR_IO, "'%s' is larger than %zu bytes",
 			       url, max);
 	if (rc != CURLE_OK)
 		return err_set(e, ERR_IO, "cannot fetch '%s': %s", url,
-			       lc.strerror(rc));
+			       lazycurl.easy_strerror(rc));
 	return 0;
 }
 

@@ -13,29 +13,10 @@
 #include "upgrade/backup.h"
 #include "fs.h"
 #include "sbuf.h"
+#include "unit-tmpdir.h"
 #include "banned.h"
 
-static char dir[] = "/tmp/owctl-test-backup-XXXXXX";
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct sbuf cmd = SBUF_INIT;
-	int r;
-
-	(void)state;
-	sbuf_addf(&cmd, "rm -rf '%s'", dir);
-	r = system(cmd.buf);
-	sbuf_release(&cmd);
-	return r;
-}
+UNIT_TMPDIR("backup")
 
 static void
 put(const char *rel, const char *text, mode_t mode)

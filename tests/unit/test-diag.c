@@ -15,29 +15,10 @@
 #include "diag/bundle.h"
 #include "diag/diag.h"
 #include "fs.h"
+#include "unit-tmpdir.h"
 #include "banned.h"
 
-static char dir[] = "/tmp/owctl-test-diag-XXXXXX";
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct sbuf cmd = SBUF_INIT;
-	int r;
-
-	(void)state;
-	sbuf_addf(&cmd, "rm -rf '%s'", dir);
-	r = system(cmd.buf);
-	sbuf_release(&cmd);
-	return r;
-}
+UNIT_TMPDIR("diag")
 
 static void
 mask(const char *key, const char *value, const char *want,

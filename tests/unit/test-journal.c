@@ -12,29 +12,10 @@
 
 #include "upgrade/journal.h"
 #include "sbuf.h"
+#include "unit-tmpdir.h"
 #include "banned.h"
 
-static char dir[] = "/tmp/owctl-test-journal-XXXXXX";
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct sbuf cmd = SBUF_INIT;
-	int r;
-
-	(void)state;
-	sbuf_addf(&cmd, "rm -rf '%s'", dir);
-	r = system(cmd.buf);
-	sbuf_release(&cmd);
-	return r;
-}
+UNIT_TMPDIR("journal")
 
 static void
 test_journal_roundtrip_and_torn_tail(void **state)
