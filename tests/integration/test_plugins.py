@@ -408,3 +408,55 @@ def test_unreachable_index(venv_531, omerodir, free_port):
               "http://127.0.0.1:%d/simple/" % free_port(), omerodir=omerodir)
     assert r.returncode == 74
     assert "cannot fetch" in r.stderr
+
+
+# --- a PEP 503 simple index over HTTP ----------------------------------------
+
+def test_check_with_http_simple_index(venv_factory, wheelhouse, omerodir,
+                                      tmp_path):
+    """`--index URL`: the same verdict from a real HTTP simple index (pages
+    written like PEP 503, served by python3 -m http.server) as from the
+    wheelhouse directory; a missing project page is an error."""
+    from testenv.ports import free_port, wait_for_port
+    root = tmp_path / "www" / "simple"
+    for whl in sorted(Path(wheelhouse).glob("*.whl")):
+        project = whl.name.split("-")[0].replace("_", "-").lower()
+        page = root / project
+        page.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(whl.read_bytes()).hexdigest()
+        shutil.copy(whl, page / whl.name)
+        with open(page / "index.html", "a") as f:
+            f.write('<a href="%s#sha256=%s">%s</a><br>\n'
+                    % (whl.name, digest, whl.name))
+    port = free_port()
+    server = subprocess.Popen(
+        [SYSTEM_PYTHON, "-m", "http.server", "--bind", "127.0.0.1",
+         str(port)], cwd=tmp_path / "www", stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, proc=server)
+        venv = venv_factory("5.30.1", ["omero-figure==1.0.0"])
+        set_apps(omerodir, ["omero_figure"])
+        url = "http://127.0.0.1:%d/simple/" % port
+        r_dir, j_dir = owjson("plugins", "check", "--venv", venv.path,
+                              "--index", wheelhouse, omerodir=omerodir)
+        r_url, j_url = owjson("plugins", "check", "--venv", venv.path,
+                              "--index", url, omerodir=omerodir)
+        assert r_url.returncode == r_dir.returncode == BROKEN, r_url.stderr
+        assert j_url["target"]["omero-web"] == "5.31.0"
+        assert [(p["name"], p["fits"], p["upgrade"])
+                for p in j_url["plugins"]] == \
+            [(p["name"], p["fits"], p["upgrade"]) for p in j_dir["plugins"]]
+        assert finding_kinds(j_url) == finding_kinds(j_dir)
+        # no page for omero-web (404): a warning, and the installed
+        # version is the target, as with a wheelhouse without omero-web
+        shutil.rmtree(root / "omero-web")
+        r, j = owjson("plugins", "check", "--venv", venv.path, "--index",
+                      url, omerodir=omerodir)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert j["target"]["omero-web"] == "5.30.1"
+        assert j["target"]["from"] == "installed"
+        assert finding_kinds(j, "warning"), j["findings"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
