@@ -23,7 +23,6 @@
 #include "cmd-sessions.h"
 #include "cmd-web.h"
 #include "pyjson.h"
-#include "sessions/lazycrypto.h"
 #include "sessions/sdb.h"
 #include "sessions/sfile.h"
 #include "sessions/sredis.h"
@@ -390,7 +389,7 @@ file_prepare(struct run *r, struct sfile_opts *fo, struct err *e)
 {
 	if (sstore_find_dir(&r->s, &r->o, e) < 0 ||
 	    sstore_load_secret(&r->s, &r->o, e) < 0 ||
-	    lazycrypto_load(e) < 0)
+	    djsign_load(e) < 0)
 		return -1;
 	*fo = (struct sfile_opts)SFILE_OPTS_INIT;
 	fo->prefix = r->s.cookie_name;

@@ -23,7 +23,6 @@
 #include "fs.h"
 #include "proc.h"
 #include "pyjson.h"
-#include "sessions/lazycrypto.h"
 #include "sessions/sdb.h"
 #include "sessions/sfile.h"
 #include "sessions/sredis.h"
@@ -820,7 +819,7 @@ sessions_file(struct sstore *s, const struct sstore_opts *so, json_t *js,
 		goto fail;
 	set(js, "store", json_string(s->dir_shown));
 	set(js, "store_note", jstr(s->dir_note));
-	if (sstore_load_secret(s, so, &e) < 0 || lazycrypto_load(&e) < 0)
+	if (sstore_load_secret(s, so, &e) < 0 || djsign_load(&e) < 0)
 		goto fail;
 	strv_push(&keys, s->secret_key);
 	for (size_t i = 0; i < s->fallbacks.n; i++)

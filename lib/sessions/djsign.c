@@ -2,19 +2,19 @@
  * Django session payloads: signature check (HMAC-SHA256, 3.2's SHA1
  * transition, SECRET_KEY_FALLBACKS), base62/base64/zlib/JSON decoding with
  * Python's exact acceptance rules, the pre-3.1 legacy format, and each
- * version's decode() fallbacks. Secrets only live in the derived keys.
+ * version's decode() fallbacks, and the key-free shortcut for payloads
+ * without an expiry. Secrets only live in the derived keys. libcrypto is
+ * bound at run time through function pointers (djsign_load()).
  */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <zlib.h>
 
 #include "djsign.h"
+#include "lazycrypto.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -31,6 +31,35 @@ struct djsign {
 	unsigned char klegacy[SHA1_LEN];   /* SHA1(legacy salt SECRET_KEY) */
 };
 
+int
+djsign_load(struct err *e)
+{
+	return lazycrypto_bind(e);
+}
+
+/* OPENSSL_cleanse(): a store the compiler may not drop */
+static void
+wipe(void *ptr, size_t len)
+{
+	volatile unsigned char *p = ptr;
+
+	while (len--)
+		*p++ = 0;
+}
+
+/* CRYPTO_memcmp(): constant time, 0 when equal */
+static int
+ct_differ(const void *a, const void *b, size_t len)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d |= x[i] ^ y[i];
+	return d != 0;
+}
+
 static const char b62_alphabet[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -44,8 +73,8 @@ derive(const EVP_MD *md, const char *a, const char *b, const char *secret,
 	sbuf_adds(&sb, a);
 	sbuf_adds(&sb, b);
 	sbuf_adds(&sb, secret);
-	EVP_Digest(sb.buf, sb.len, out, &len, md, NULL);
-	OPENSSL_cleanse(sb.buf, sb.len);
+	lazycrypto.digest(sb.buf, sb.len, out, &len, md, NULL);
+	wipe(sb.buf, sb.len);
 	sbuf_release(&sb);
 }
 
@@ -54,10 +83,13 @@ djsign_new(const char *store_class, const char *const *secrets, size_t n)
 {
 	struct djsign *ds;
 	struct sbuf salt = SBUF_INIT, legacy = SBUF_INIT;
+	struct err e = ERR_INIT;
 	size_t i;
 
-	if (n == 0)
+	if (n == 0 || djsign_load(&e) < 0) {
+		err_clear(&e);
 		return NULL;
+	}
 	ds = xcalloc(1, sizeof(*ds));
 	ds->n = n;
 	ds->k256 = xcalloc(n, sizeof(*ds->k256));
@@ -66,10 +98,10 @@ djsign_new(const char *store_class, const char *const *secrets, size_t n)
 	/* _hash(): "django.contrib.sessions" + __name__ (no dot) */
 	sbuf_addf(&legacy, "django.contrib.sessions%s", store_class);
 	for (i = 0; i < n; i++)
-		derive(EVP_sha256(), salt.buf, "signer", secrets[i],
+		derive(lazycrypto.sha256(), salt.buf, "signer", secrets[i],
 		       ds->k256[i]);
-	derive(EVP_sha1(), salt.buf, "signer", secrets[0], ds->k1);
-	derive(EVP_sha1(), legacy.buf, "", secrets[0], ds->klegacy);
+	derive(lazycrypto.sha1(), salt.buf, "signer", secrets[0], ds->k1);
+	derive(lazycrypto.sha1(), legacy.buf, "", secrets[0], ds->klegacy);
 	sbuf_release(&salt);
 	sbuf_release(&legacy);
 	return ds;
@@ -80,9 +112,9 @@ djsign_free(struct djsign *ds)
 {
 	if (!ds)
 		return;
-	OPENSSL_cleanse(ds->k256, ds->n * sizeof(*ds->k256));
-	OPENSSL_cleanse(ds->k1, sizeof(ds->k1));
-	OPENSSL_cleanse(ds->klegacy, sizeof(ds->klegacy));
+	wipe(ds->k256, ds->n * sizeof(*ds->k256));
+	wipe(ds->k1, sizeof(ds->k1));
+	wipe(ds->klegacy, sizeof(ds->klegacy));
 	free(ds->k256);
 	free(ds);
 }
@@ -200,6 +232,54 @@ b64_value(unsigned char c)
 	return 64;
 }
 
+/* b64_value() of every byte, after the urlsafe mapping ([1]: '-', '_') */
+/* clang-format off */
+static const unsigned char b64_tab[2][256] = {
+	{
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63,
+	    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+	    64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64,
+	    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	},
+	{
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 62, 64, 63,
+	    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+	    64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
+	    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+	},
+};
+/* clang-format on */
+
+static int
+b64_fast(char ch, int urlsafe)
+{
+	return b64_tab[urlsafe ? 1 : 0][(unsigned char)ch];
+}
+
 /* binascii.a2b_base64(strict_mode=False) of CPython 3.11, fed in pieces. */
 static void
 b64_feed(struct b64state *st, const char *s, size_t len, int urlsafe,
@@ -213,6 +293,23 @@ b64_feed(struct b64state *st, const char *s, size_t len, int urlsafe,
 	for (i = 0; i < len && !st->done; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int v;
+
+		/* fast path: four alphabet characters at a quad boundary */
+		if (st->quad_pos == 0 && st->pads == 0 && len - i >= 4) {
+			int a = b64_fast(s[i], urlsafe),
+			    b = b64_fast(s[i + 1], urlsafe),
+			    cc = b64_fast(s[i + 2], urlsafe),
+			    d = b64_fast(s[i + 3], urlsafe);
+
+			if ((a | b | cc | d) < 64) {
+				*o++ = (unsigned char)((a << 2) | (b >> 4));
+				*o++ = (unsigned char)(((b & 0x0f) << 4) |
+				                       (cc >> 2));
+				*o++ = (unsigned char)(((cc & 0x03) << 6) | d);
+				i += 3;
+				continue;
+			}
+		}
 
 		if (urlsafe && c == '-')
 			c = '+';
@@ -292,24 +389,22 @@ djsign_b64url_encode(const void *data, size_t len, struct sbuf *out)
 	}
 }
 
-int
-djsign_inflate(const void *data, size_t len, size_t max, struct sbuf *out)
+/* Inflate through zs (initialised or reset by the caller). */
+static int
+inflate_with(z_stream *zs, const void *data, size_t len, size_t max,
+             struct sbuf *out)
 {
-	z_stream zs;
 	size_t start = out->len;
 	int zr, ret = -1;
 
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit(&zs) != Z_OK)
-		return -1;
-	zs.next_in = (Bytef *)(uintptr_t)data;
-	zs.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+	zs->next_in = (Bytef *)(uintptr_t)data;
+	zs->avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
 	for (;;) {
 		sbuf_grow(out, 16384);
-		zs.next_out = (Bytef *)out->buf + out->len;
-		zs.avail_out = (uInt)(out->alloc - out->len - 1);
-		zr = inflate(&zs, Z_NO_FLUSH);
-		sbuf_setlen(out, (size_t)((char *)zs.next_out - out->buf));
+		zs->next_out = (Bytef *)out->buf + out->len;
+		zs->avail_out = (uInt)(out->alloc - out->len - 1);
+		zr = inflate(zs, Z_NO_FLUSH);
+		sbuf_setlen(out, (size_t)((char *)zs->next_out - out->buf));
 		if (out->len - start > max) {
 			ret = -2;
 			break;
@@ -319,14 +414,27 @@ djsign_inflate(const void *data, size_t len, size_t max, struct sbuf *out)
 			break;
 		}
 		/* Z_BUF_ERROR with input left means "need more output room" */
-		if (zr == Z_OK ||
-		    (zr == Z_BUF_ERROR && zs.avail_in > 0 && zs.avail_out == 0))
+		if (zr == Z_OK || (zr == Z_BUF_ERROR && zs->avail_in > 0 &&
+		                   zs->avail_out == 0))
 			continue;
 		break; /* truncated stream, bad data, dictionary needed */
 	}
-	inflateEnd(&zs);
 	if (ret)
 		sbuf_setlen(out, start);
+	return ret;
+}
+
+int
+djsign_inflate(const void *data, size_t len, size_t max, struct sbuf *out)
+{
+	z_stream zs;
+	int ret;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit(&zs) != Z_OK)
+		return -1;
+	ret = inflate_with(&zs, data, len, max, out);
+	inflateEnd(&zs);
 	return ret;
 }
 
@@ -380,6 +488,48 @@ json_depth(const char *s, size_t len)
 		}
 	}
 	return max;
+}
+
+/*
+ * Python (3.11+) refuses to convert an int literal of more than 4300
+ * digits (sys.int_info.default_max_str_digits): json.loads() raises
+ * ValueError. Floats (a '.' or an exponent follows) have no such limit.
+ */
+#define PY_INT_MAX_DIGITS 4300
+
+static int
+json_int_too_long(const char *s, size_t len)
+{
+	size_t i, run = 0;
+	int in_str = 0, not_int = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c >= '0' && c <= '9') {
+			/* digits after '.', 'e', 'E', 'e-': no int part */
+			if (!run)
+				not_int =
+				    i && (strchr(".eE", s[i - 1]) ||
+				          (strchr("+-", s[i - 1]) && i > 1 &&
+				           strchr("eE", s[i - 2])));
+			run++;
+			continue;
+		}
+		if (run > PY_INT_MAX_DIGITS && !not_int && !strchr(".eE", c))
+			return 1;
+		run = 0;
+		if (c == '"')
+			in_str = 1;
+	}
+	return run > PY_INT_MAX_DIGITS && !not_int;
 }
 
 static int
@@ -563,7 +713,7 @@ load_json(const unsigned char *data, size_t len, struct loaded *l)
 		sbuf_setlen(&u8, (size_t)((char *)o - u8.buf));
 	}
 	depth = json_depth(u8.buf, u8.len);
-	if (depth > JSON_DEPTH_SURE_FAIL) {
+	if (depth > JSON_DEPTH_SURE_FAIL || json_int_too_long(u8.buf, u8.len)) {
 		l->status = LOAD_FAIL;
 		goto out;
 	}
@@ -656,15 +806,15 @@ hmac_b64(const EVP_MD *md, const unsigned char *key, size_t klen,
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int mlen = 0;
 
-	HMAC(md, key, (int)klen, (const unsigned char *)msg, len, mac, &mlen);
+	lazycrypto.hmac(md, key, (int)klen, (const unsigned char *)msg, len,
+	                mac, &mlen);
 	djsign_b64url_encode(mac, mlen, out);
 }
 
 static int
 sig_equal(const char *sig, size_t slen, const struct sbuf *expected)
 {
-	return slen == expected->len &&
-	       CRYPTO_memcmp(sig, expected->buf, slen) == 0;
+	return slen == expected->len && !ct_differ(sig, expected->buf, slen);
 }
 
 static const char *
@@ -688,8 +838,8 @@ verify(const struct djsign *ds, enum django_version v, const char *value,
 
 	for (i = 0; i < nkeys && !ok; i++) {
 		sbuf_reset(&exp);
-		hmac_b64(EVP_sha256(), ds->k256[i], SHA256_LEN, value, vlen,
-		         &exp);
+		hmac_b64(lazycrypto.sha256(), ds->k256[i], SHA256_LEN, value,
+		         vlen, &exp);
 		if (sig_equal(sig, slen, &exp)) {
 			ok = 1;
 			res->key_index = (int)i;
@@ -698,7 +848,8 @@ verify(const struct djsign *ds, enum django_version v, const char *value,
 	if (!ok && v == DJANGO_3_2) {
 		/* Signer.legacy_algorithm = 'sha1' (3.1/3.2 transition) */
 		sbuf_reset(&exp);
-		hmac_b64(EVP_sha1(), ds->k1, SHA1_LEN, value, vlen, &exp);
+		hmac_b64(lazycrypto.sha1(), ds->k1, SHA1_LEN, value, vlen,
+		         &exp);
 		if (sig_equal(sig, slen, &exp)) {
 			ok = 1;
 			res->key_index = 0;
@@ -816,11 +967,12 @@ legacy_decode(const struct djsign *ds, enum djsign_serializer ser,
 	if (!colon)
 		goto out;
 	hlen = (size_t)(colon - raw.buf);
-	HMAC(EVP_sha1(), ds->klegacy, SHA1_LEN,
-	     (const unsigned char *)colon + 1, raw.len - hlen - 1, mac, &mlen);
+	lazycrypto.hmac(lazycrypto.sha1(), ds->klegacy, SHA1_LEN,
+	        (const unsigned char *)colon + 1, raw.len - hlen - 1, mac,
+	        &mlen);
 	for (i = 0; i < mlen; i++)
 		sbuf_addf(&hex, "%02x", mac[i]);
-	if (hlen != hex.len || CRYPTO_memcmp(raw.buf, hex.buf, hlen))
+	if (hlen != hex.len || ct_differ(raw.buf, hex.buf, hlen))
 		goto out;
 	load(ser, (const unsigned char *)colon + 1, raw.len - hlen - 1, l);
 	if (l->status != LOAD_FAIL)
@@ -829,6 +981,334 @@ out:
 	sbuf_release(&raw);
 	sbuf_release(&hex);
 	return ret;
+}
+
+/* ---- deciding without the key ---- */
+
+/*
+ * Why a payload can be decided without HMAC and JSON parsing
+ * (djsign_no_expiry), with JSONSerializer:
+ *
+ * The verdict differs from "mtime + cookie age" only when decode() returns
+ * a dict whose "_session_expiry" is truthy, or a value that is not a dict
+ * (.get() raises), or when decode() itself raises (3.2). A bad signature
+ * gives {} on every version except through 3.2's _legacy_decode(), which
+ * only verifies a base64 text decoding to 40 lowercase hex digits and ':'.
+ * A good signature gives json.loads(payload) when the payload loads.
+ *
+ * 1. The key "_session_expiry" can only come out of json.loads() if the
+ *    payload holds that text or a "\u" escape (no other JSON escape can
+ *    spell its characters; latin-1 maps bytes >= 0x80 to non-ASCII
+ *    characters). The text test runs on the bytes json.loads() would see:
+ *    after base64 and, for '.' payloads, after zlib.
+ * 2. A payload whose first non-whitespace character is '{' loads to a
+ *    dict or not at all (json rejects trailing data).
+ * 3. 4.2 and 5.2 turn every failure of signing.loads() into {}: with 1
+ *    and 2, each outcome (bad signature, not loadable, a dict without the
+ *    key) leaves the mtime rule, so the signature need not be checked.
+ * 4. 3.2 sends a verified payload that does not load to _legacy_decode()
+ *    outside any try, where it may raise (CRASH). So 3.2 also needs proof
+ *    that json.loads() succeeds (a strict JSON reader that accepts a
+ *    subset of Python's json) and that _legacy_decode() cannot verify
+ *    (first ':' of the base64-decoded text not after 40 hex digits):
+ *    then a bad signature gives {} and a good one a dict without the key.
+ * Anything not shown this way goes through djsign_decode(): a 0 answer
+ * says nothing about the outcome.
+ */
+
+struct djsign_scratch {
+	struct sbuf raw; /* base64-decoded value */
+	struct sbuf z;   /* inflated payload */
+	z_stream zs;
+	int zs_ready;
+};
+
+struct djsign_scratch *
+djsign_scratch_new(void)
+{
+	struct djsign_scratch *sc = xcalloc(1, sizeof(*sc));
+
+	sbuf_init(&sc->raw, 1024);
+	sbuf_init(&sc->z, 4096);
+	return sc;
+}
+
+void
+djsign_scratch_free(struct djsign_scratch *sc)
+{
+	if (!sc)
+		return;
+	if (sc->zs_ready)
+		inflateEnd(&sc->zs);
+	sbuf_release(&sc->raw);
+	sbuf_release(&sc->z);
+	free(sc);
+}
+
+/* Python json's whitespace */
+static int
+json_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+#define STRICT_MAX_DEPTH 64
+#define STRICT_MAX_NUMBER 64
+
+struct strict {
+	const unsigned char *s;
+	size_t i, len;
+};
+
+static void
+strict_ws(struct strict *r)
+{
+	while (r->i < r->len && json_ws(r->s[r->i]))
+		r->i++;
+}
+
+/* a string at r->i == '"'; no \u (the caller rules it out) */
+static int
+strict_string(struct strict *r)
+{
+	for (r->i++; r->i < r->len;) {
+		unsigned char c = r->s[r->i++];
+
+		if (c == '"')
+			return 0;
+		if (c < 0x20)
+			return -1; /* strict=True rejects control characters */
+		if (c != '\\')
+			continue;
+		if (r->i >= r->len)
+			return -1;
+		c = r->s[r->i++];
+		if (!c || !strchr("\"\\/bfnrt", c))
+			return -1;
+	}
+	return -1;
+}
+
+static size_t
+strict_digits(struct strict *r)
+{
+	size_t n = 0;
+
+	while (r->i < r->len && r->s[r->i] >= '0' && r->s[r->i] <= '9') {
+		r->i++;
+		n++;
+	}
+	return n;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)? like json's NUMBER_RE */
+static int
+strict_number(struct strict *r)
+{
+	size_t start = r->i, n;
+
+	if (r->i < r->len && r->s[r->i] == '-')
+		r->i++;
+	if (r->i < r->len && r->s[r->i] == '0')
+		r->i++;
+	else if (!strict_digits(r))
+		return -1;
+	if (r->i < r->len && r->s[r->i] == '.') {
+		r->i++;
+		if (!strict_digits(r))
+			return -1;
+	}
+	if (r->i < r->len && (r->s[r->i] == 'e' || r->s[r->i] == 'E')) {
+		r->i++;
+		if (r->i < r->len && (r->s[r->i] == '+' || r->s[r->i] == '-'))
+			r->i++;
+		n = strict_digits(r);
+		if (!n)
+			return -1;
+	}
+	/* Python refuses int literals over 4300 digits: stay far below */
+	return r->i - start <= STRICT_MAX_NUMBER ? 0 : -1;
+}
+
+static int
+strict_literal(struct strict *r, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (r->len - r->i < n || memcmp(r->s + r->i, word, n))
+		return -1;
+	r->i += n;
+	return 0;
+}
+
+static int strict_value(struct strict *r, int depth);
+
+/* a container at r->i ('{' or '['), with json's scanner rules */
+static int
+strict_container(struct strict *r, int depth)
+{
+	int object = r->s[r->i] == '{';
+	unsigned char close = object ? '}' : ']';
+
+	if (depth >= STRICT_MAX_DEPTH)
+		return -1;
+	r->i++;
+	strict_ws(r);
+	if (r->i < r->len && r->s[r->i] == close) {
+		r->i++;
+		return 0;
+	}
+	for (;;) {
+		if (object) {
+			if (r->i >= r->len || r->s[r->i] != '"' ||
+			    strict_string(r))
+				return -1;
+			strict_ws(r);
+			if (r->i >= r->len || r->s[r->i] != ':')
+				return -1;
+			r->i++;
+			strict_ws(r);
+		}
+		if (strict_value(r, depth + 1))
+			return -1;
+		strict_ws(r);
+		if (r->i >= r->len)
+			return -1;
+		if (r->s[r->i] == close) {
+			r->i++;
+			return 0;
+		}
+		if (r->s[r->i] != ',')
+			return -1;
+		r->i++;
+		strict_ws(r); /* no trailing comma: a value must follow */
+	}
+}
+
+static int
+strict_value(struct strict *r, int depth)
+{
+	if (r->i >= r->len)
+		return -1;
+	switch (r->s[r->i]) {
+	case '{':
+	case '[':
+		return strict_container(r, depth);
+	case '"':
+		return strict_string(r);
+	case 't':
+		return strict_literal(r, "true");
+	case 'f':
+		return strict_literal(r, "false");
+	case 'n':
+		return strict_literal(r, "null");
+	default:
+		return strict_number(r);
+	}
+}
+
+/* Does json.loads(payload.decode('latin-1')) surely give a dict? */
+static int
+strict_object(const unsigned char *s, size_t len)
+{
+	struct strict r = {s, 0, len};
+
+	strict_ws(&r);
+	if (r.i >= r.len || s[r.i] != '{' || strict_container(&r, 0))
+		return 0;
+	strict_ws(&r);
+	return r.i == r.len;
+}
+
+/*
+ * Could 3.2's _legacy_decode(data) verify the data (L_OK)? Only if the
+ * decoded text starts with 40 lowercase hex digits and ':', which the
+ * first 41 decoded bytes show (whether decoding the rest would raise does
+ * not matter: raising is {} in the BadSignature branch too).
+ */
+static int
+legacy_possible(struct djsign_scratch *sc, const char *data, size_t len)
+{
+	struct b64state st = {0, 0, 0, 0};
+	size_t i, off = 0, n;
+
+	sbuf_reset(&sc->raw);
+	while (off < len && sc->raw.len <= 2 * SHA1_LEN && !st.done) {
+		n = len - off < 64 ? len - off : 64;
+		b64_feed(&st, data + off, n, 0, &sc->raw);
+		off += n;
+	}
+	if (sc->raw.len <= 2 * SHA1_LEN || sc->raw.buf[2 * SHA1_LEN] != ':')
+		return 0;
+	for (i = 0; i < 2 * SHA1_LEN; i++) {
+		char c = sc->raw.buf[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+int
+djsign_no_expiry(struct djsign_scratch *sc, enum django_version v,
+                 enum djsign_serializer ser, const char *data, size_t len)
+{
+	struct b64state st = {0, 0, 0, 0};
+	const char *colon, *ts, *b64;
+	const unsigned char *p;
+	size_t vlen, blen, plen, i;
+	int64_t stamp;
+	int compressed = 0;
+
+	if (ser != DJSIGN_JSON)
+		return 0;
+	/* the same steps as unsign(), without verify() */
+	colon = memrchr_c(data, ':', len);
+	if (!colon)
+		return 0;
+	vlen = (size_t)(colon - data);
+	ts = memrchr_c(data, ':', vlen);
+	if (!ts ||
+	    djsign_b62_decode(ts + 1, vlen - (size_t)(ts - data) - 1, &stamp))
+		return 0;
+	b64 = data;
+	blen = (size_t)(ts - data);
+	if (blen && b64[0] == '.') {
+		compressed = 1;
+		b64++;
+		blen--;
+	}
+	sbuf_reset(&sc->raw);
+	b64_feed(&st, b64, blen, 1, &sc->raw);
+	b64_feed(&st, "===", (4 - blen % 4) % 4, 1, &sc->raw);
+	if (b64_finish(&st))
+		return 0;
+	p = (const unsigned char *)sc->raw.buf;
+	plen = sc->raw.len;
+	if (compressed) {
+		if (!sc->zs_ready) {
+			memset(&sc->zs, 0, sizeof(sc->zs));
+			if (inflateInit(&sc->zs) != Z_OK)
+				return 0;
+			sc->zs_ready = 1;
+		} else if (inflateReset(&sc->zs) != Z_OK) {
+			return 0;
+		}
+		sbuf_reset(&sc->z);
+		if (inflate_with(&sc->zs, p, plen, DJSIGN_MAX_PAYLOAD, &sc->z))
+			return 0;
+		p = (const unsigned char *)sc->z.buf;
+		plen = sc->z.len;
+	}
+	if (has_expiry_text((const char *)p, plen, 1))
+		return 0;
+	for (i = 0; i < plen && json_ws(p[i]); i++)
+		;
+	if (i == plen || p[i] != '{')
+		return 0;
+	if (v != DJANGO_3_2)
+		return 1;
+	return strict_object(p, plen) && !legacy_possible(sc, data, len);
 }
 
 /* ---- SessionBase.decode() per version ---- */
@@ -970,7 +1450,7 @@ djsign_dumps(const struct djsign *ds, const void *payload, size_t len,
 	free(z);
 	sbuf_addch(out, ':');
 	djsign_b62_encode(timestamp, out);
-	hmac_b64(EVP_sha256(), ds->k256[0], SHA256_LEN, out->buf + start,
+	hmac_b64(lazycrypto.sha256(), ds->k256[0], SHA256_LEN, out->buf + start,
 	         out->len - start, &sig);
 	sbuf_addch(out, ':');
 	sbuf_add(out, sig.buf, sig.len);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "sbuf.h"
 
 enum django_version {
@@ -32,11 +33,20 @@ enum djsign_serializer {
 struct djsign;
 
 /*
+ * Open libcrypto (dlopen, see lazylib.h; it is never linked) and bind the
+ * functions djsign needs. djsign_new() does it too; call this first to get
+ * the reason. Returns 0, or -1 with e naming the library and its Debian
+ * package (libssl3). Not thread-safe: call before starting threads.
+ */
+int djsign_load(struct err *e);
+
+/*
  * Derive the signing keys for the session store class store_class (the
  * Python class name, normally DJSIGN_SESSION_STORE) from secrets[0]
  * (SECRET_KEY) and secrets[1..n-1] (SECRET_KEY_FALLBACKS, used by 4.2 and
  * later only). The secrets are not kept; derived keys are wiped by
- * djsign_free(). Returns NULL when n is 0.
+ * djsign_free(). Returns NULL when n is 0 or libcrypto cannot be loaded
+ * (see djsign_load()).
  */
 struct djsign *djsign_new(const char *store_class, const char *const *secrets,
                           size_t n);
@@ -87,6 +97,23 @@ void djsign_decode(const struct djsign *ds, enum django_version v,
                    enum djsign_serializer ser, const char *data, size_t len,
                    struct djsign_result *res);
 void djsign_result_release(struct djsign_result *res);
+
+/* Buffers and a zlib stream reused by djsign_no_expiry(); one per thread. */
+struct djsign_scratch;
+struct djsign_scratch *djsign_scratch_new(void);
+void djsign_scratch_free(struct djsign_scratch *sc);
+
+/*
+ * Is it certain, without the key, that version v's decode() of data (len
+ * bytes, as read from the store) gives {} or a dict without
+ * "_session_expiry", whatever the signature check would say? Then the
+ * expiry is the mtime rule. Decided from the base64-decoded (and
+ * decompressed) payload alone: no HMAC, no JSON tree. 1: certain; 0: not
+ * shown, decode with djsign_decode(). JSON serializer only (Pickle: 0).
+ * The reasoning is written above the function in djsign.c.
+ */
+int djsign_no_expiry(struct djsign_scratch *sc, enum django_version v,
+                     enum djsign_serializer ser, const char *data, size_t len);
 
 /* Human-readable name of a djsign_how (static). */
 const char *djsign_how_str(enum djsign_how how);

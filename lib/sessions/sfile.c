@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,10 +26,12 @@
 #define KEY_MIN 8
 #define HINT_KEY_CHARS 8
 #define PROGRESS_EVERY 1024
+#define FD_HOLD 64
 
 struct ctx {
 	const struct sfile_opts *o;
 	struct djsign *ds;
+	struct djsign_scratch *sc;
 	int dfd;
 	int use_tz;
 	int no_noatime; /* O_NOATIME refused once: stop asking */
@@ -38,14 +42,20 @@ struct ctx {
 	struct sbuf hint;
 	enum sfile_action act;
 	struct sfile_stats *st;
+	int held[FD_HOLD]; /* files read, closed together (release_fds) */
+	size_t nheld;
 };
 
 /* What was seen of an entry, to re-check it before unlinking. */
 struct seen {
 	int is_link;
-	struct stat link;   /* lstat of the entry when is_link */
-	struct stat target; /* fstat of the opened file */
 	int opened;
+	dev_t link_dev; /* lstat of the entry when is_link */
+	ino_t link_ino;
+	dev_t dev; /* fstat of the opened file */
+	ino_t ino;
+	off_t size;
+	struct timespec mtim;
 };
 
 const char *
@@ -153,29 +163,40 @@ make_hint(struct sbuf *hint, const char *name, size_t plen)
 		sbuf_adds(hint, "...");
 }
 
+/*
+ * Read the whole file: one read() of st_size + 1 bytes normally suffices
+ * (a short read of a regular file that reached st_size is its end, so no
+ * second read() to see EOF); more only if the file changed size since
+ * fstat() or a read came back short before st_size.
+ */
 static int
 read_all(int fd, size_t expect, struct sbuf *out)
 {
+	size_t want = expect + 1;
+
 	sbuf_reset(out);
-	sbuf_grow(out, expect + 1);
 	for (;;) {
 		ssize_t n;
 
-		if (out->alloc - out->len < 2)
-			sbuf_grow(out, 4096);
-		n = read(fd, out->buf + out->len, out->alloc - out->len - 1);
+		if (out->alloc - out->len < want + 1)
+			sbuf_grow(out, want);
+		n = read(fd, out->buf + out->len, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		if (n == 0)
-			return 0;
 		sbuf_setlen(out, out->len + (size_t)n);
 		if (out->len > SFILE_MAX_READ) {
 			errno = EFBIG;
 			return -1;
 		}
+		if (n == 0 || ((size_t)n < want && out->len >= expect))
+			return 0;
+		if ((size_t)n == want)
+			want = 65536;
+		else
+			want -= (size_t)n;
 	}
 }
 
@@ -339,6 +360,19 @@ decide_content(struct ctx *c, const struct stat *sb, struct sfile_entry *ent)
 		return;
 	}
 	/*
+	 * Most files are decided here without the key: decode() gives {} or
+	 * a dict without "_session_expiry" whatever the signature says (the
+	 * proof is in djsign.c). Text with '\r' is left to the full decoder:
+	 * Python's universal newlines change its length, hence base64's
+	 * padding.
+	 */
+	if (!memchr(c->buf.buf, '\r', c->buf.len) &&
+	    djsign_no_expiry(c->sc, c->o->version, c->o->serializer, c->buf.buf,
+	                     c->buf.len)) {
+		mtime_rule(c, sb, ent);
+		return;
+	}
+	/*
 	 * Python reads in text mode (universal newlines); a '\r' can only
 	 * sit where it already breaks the signature or is skipped by
 	 * base64, so the raw bytes decide the same way.
@@ -389,11 +423,78 @@ set_stat(struct sfile_entry *ent, const struct stat *sb)
 	    (int64_t)sb->st_mtim.tv_sec * PYDT_US + sb->st_mtim.tv_nsec / 1000;
 }
 
+/*
+ * Close the descriptors of files already read: one close_range() per run
+ * of consecutive numbers (a run made only of our descriptors holds nothing
+ * else). It saves most of a system call per file, a large part of the
+ * cost on tmpfs; a worker thread has its own descriptor table (work_side)
+ * so that its numbers stay consecutive.
+ */
+static void
+release_fds(struct ctx *c)
+{
+	size_t i, j, k;
+
+	for (i = 1; i < c->nheld; i++) { /* mostly ascending already */
+		int fd = c->held[i];
+
+		for (j = i; j > 0 && c->held[j - 1] > fd; j--)
+			c->held[j] = c->held[j - 1];
+		c->held[j] = fd;
+	}
+	for (i = 0; i < c->nheld; i = j) {
+		for (j = i + 1;
+		     j < c->nheld && c->held[j] == c->held[j - 1] + 1; j++)
+			;
+		if (j - i > 1 && close_range((unsigned)c->held[i],
+		                             (unsigned)c->held[j - 1], 0) == 0)
+			continue;
+		for (k = i; k < j; k++)
+			close(c->held[k]);
+	}
+	c->nheld = 0;
+}
+
+static void
+hold_fd(struct ctx *c, int fd)
+{
+	if (c->nheld == FD_HOLD)
+		release_fds(c);
+	c->held[c->nheld++] = fd;
+}
+
+static int
+open_entry(struct ctx *c, const char *name, int flags)
+{
+	int fd, retried = 0;
+
+again:
+	fd = -1;
+	/*
+	 * Reading must not dirty 100,000 inodes with atime updates; only
+	 * the owner (or CAP_FOWNER) may ask, so fall back when refused.
+	 */
+	if (!c->no_noatime) {
+		fd = openat(c->dfd, name, flags | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			c->no_noatime = 1;
+	}
+	if (fd < 0 && (c->no_noatime || errno == EPERM))
+		fd = openat(c->dfd, name, flags);
+	if (fd < 0 && errno == EMFILE && c->nheld && !retried) {
+		release_fds(c); /* held descriptors must not cost a verdict */
+		retried = 1;
+		goto again;
+	}
+	return fd;
+}
+
 static void
 classify(struct ctx *c, const char *name, unsigned char dtype,
          struct sfile_entry *ent, struct seen *seen)
 {
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct stat lst, tst;
 	int fd;
 
 	ent->reason = name_reason(name, c->o->prefix, c->plen);
@@ -402,13 +503,15 @@ classify(struct ctx *c, const char *name, unsigned char dtype,
 		return;
 	}
 	if (dtype == DT_UNKNOWN || dtype == DT_LNK) {
-		if (fstatat(c->dfd, name, &seen->link, AT_SYMLINK_NOFOLLOW)) {
+		if (fstatat(c->dfd, name, &lst, AT_SYMLINK_NOFOLLOW)) {
 			ent->verdict = SFILE_NOT_SESSION;
 			ent->reason = SFILE_R_UNREADABLE;
 			ent->err = errno;
 			return;
 		}
-		seen->is_link = S_ISLNK(seen->link.st_mode);
+		seen->is_link = S_ISLNK(lst.st_mode);
+		seen->link_dev = lst.st_dev;
+		seen->link_ino = lst.st_ino;
 		if (!seen->is_link)
 			dtype = DT_REG; /* decided by fstat below */
 	}
@@ -437,18 +540,7 @@ classify(struct ctx *c, const char *name, unsigned char dtype,
 	}
 	if (c->o->no_follow)
 		flags |= O_NOFOLLOW;
-	/*
-	 * Reading must not dirty 100,000 inodes with atime updates; only
-	 * the owner (or CAP_FOWNER) may ask, so fall back when refused.
-	 */
-	fd = -1;
-	if (!c->no_noatime) {
-		fd = openat(c->dfd, name, flags | O_NOATIME);
-		if (fd < 0 && errno == EPERM)
-			c->no_noatime = 1;
-	}
-	if (fd < 0 && (c->no_noatime || errno == EPERM))
-		fd = openat(c->dfd, name, flags);
+	fd = open_entry(c, name, flags);
 	if (fd < 0) {
 		ent->verdict = SFILE_NOT_SESSION;
 		ent->reason = errno == ELOOP && c->o->no_follow
@@ -457,30 +549,34 @@ classify(struct ctx *c, const char *name, unsigned char dtype,
 		ent->err = errno;
 		return;
 	}
-	if (fstat(fd, &seen->target)) {
+	if (fstat(fd, &tst)) {
 		ent->verdict = SFILE_NOT_SESSION;
 		ent->reason = SFILE_R_UNREADABLE;
 		ent->err = errno;
 		goto out;
 	}
 	seen->opened = 1;
-	if (S_ISDIR(seen->target.st_mode)) {
+	seen->dev = tst.st_dev;
+	seen->ino = tst.st_ino;
+	seen->size = tst.st_size;
+	seen->mtim = tst.st_mtim;
+	if (S_ISDIR(tst.st_mode)) {
 		ent->verdict = SFILE_NOT_SESSION;
 		ent->reason = SFILE_R_DIRECTORY;
 		goto out;
 	}
-	if (!S_ISREG(seen->target.st_mode)) {
+	if (!S_ISREG(tst.st_mode)) {
 		ent->verdict = SFILE_UNSURE;
 		ent->reason = SFILE_R_SPECIAL;
 		goto out;
 	}
-	set_stat(ent, &seen->target);
-	if ((uint64_t)seen->target.st_size > SFILE_MAX_READ) {
+	set_stat(ent, &tst);
+	if ((uint64_t)tst.st_size > SFILE_MAX_READ) {
 		ent->verdict = SFILE_UNSURE;
 		ent->reason = SFILE_R_TOO_LARGE;
 		goto out;
 	}
-	if (read_all(fd, (size_t)seen->target.st_size, &c->buf)) {
+	if (read_all(fd, (size_t)tst.st_size, &c->buf)) {
 		if (errno == EFBIG) {
 			ent->verdict = SFILE_UNSURE;
 			ent->reason = SFILE_R_TOO_LARGE;
@@ -491,18 +587,17 @@ classify(struct ctx *c, const char *name, unsigned char dtype,
 		}
 		goto out;
 	}
-	decide_content(c, &seen->target, ent);
+	decide_content(c, &tst, ent);
 out:
-	close(fd);
+	hold_fd(c, fd);
 }
 
 static int
-same_file(const struct stat *a, const struct stat *b)
+same_file(const struct stat *a, const struct seen *b)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	return a->st_dev == b->dev && a->st_ino == b->ino &&
+	       a->st_size == b->size && a->st_mtim.tv_sec == b->mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->mtim.tv_nsec;
 }
 
 /* Is the entry still what was read? (Django writes by rename.) */
@@ -514,15 +609,15 @@ unchanged(struct ctx *c, const char *name, const struct seen *seen)
 	if (fstatat(c->dfd, name, &now, AT_SYMLINK_NOFOLLOW))
 		return 0;
 	if (seen->is_link) {
-		if (!S_ISLNK(now.st_mode) || now.st_ino != seen->link.st_ino ||
-		    now.st_dev != seen->link.st_dev)
+		if (!S_ISLNK(now.st_mode) || now.st_ino != seen->link_ino ||
+		    now.st_dev != seen->link_dev)
 			return 0;
 		if (fstatat(c->dfd, name, &now, 0))
 			return 0;
 	} else if (!S_ISREG(now.st_mode)) {
 		return 0;
 	}
-	return same_file(&now, &seen->target);
+	return same_file(&now, seen);
 }
 
 static int
@@ -592,6 +687,39 @@ count(struct ctx *c, const struct sfile_entry *ent)
 	}
 }
 
+struct name_list {
+	char *arena;
+	size_t len, alloc;
+	size_t *offs; /* name offsets; type byte precedes a name */
+	size_t n, nalloc;
+};
+
+static void
+list_add(struct name_list *l, const char *name, unsigned char type)
+{
+	size_t nlen = strlen(name) + 2;
+
+	XGROW(l->arena, l->alloc, l->len + nlen);
+	XGROW(l->offs, l->nalloc, l->n + 1);
+	l->arena[l->len] = (char)type;
+	memcpy(l->arena + l->len + 1, name, nlen - 1);
+	l->offs[l->n++] = l->len + 1;
+	l->len += nlen;
+}
+
+/* After classify(): act, then report the entry (in directory order). */
+static int
+commit(struct ctx *c, const char *name, struct sfile_entry *ent,
+       const struct seen *seen, sfile_visit_fn visit, void *data)
+{
+	act_on(c, name, seen, ent);
+	make_hint(&c->hint, name, ent->reason == SFILE_R_PREFIX ? 0 : c->plen);
+	ent->hint = c->hint.buf;
+	ent->name = c->o->with_names ? name : NULL;
+	count(c, ent);
+	return visit ? visit(ent, data) : 0;
+}
+
 static int
 process(struct ctx *c, const char *name, unsigned char dtype,
         sfile_visit_fn visit, void *data)
@@ -602,12 +730,236 @@ process(struct ctx *c, const char *name, unsigned char dtype,
 	memset(&ent, 0, sizeof(ent));
 	memset(&seen, 0, sizeof(seen));
 	classify(c, name, dtype, &ent, &seen);
-	act_on(c, name, &seen, &ent);
-	make_hint(&c->hint, name, ent.reason == SFILE_R_PREFIX ? 0 : c->plen);
-	ent.hint = c->hint.buf;
-	ent.name = c->o->with_names ? name : NULL;
-	count(c, &ent);
-	return visit ? visit(&ent, data) : 0;
+	return commit(c, name, &ent, &seen, visit, data);
+}
+
+/*
+ * Session files are classified by up to MAX_WORKERS threads (open, fstat,
+ * read and decode dominate, and they are independent), in batches claimed
+ * in order. Acting on them, counting and visiting stay strictly in
+ * directory order, on the calling thread only (so callbacks never run
+ * elsewhere): between its own batches it commits every batch that is
+ * ready. Workers stay at most WINDOW batches ahead of the commits, so
+ * memory does not grow with the directory. When visit stops the run, no
+ * later entry is acted on or visited (a few may have been read).
+ */
+#define MAX_WORKERS 2
+#define BATCH 256
+#define WINDOW 16
+
+struct rec {
+	struct sfile_entry ent;
+	struct seen seen;
+};
+
+struct pool {
+	struct ctx *c; /* the committing side (hint, stats, action) */
+	const struct name_list *names;
+	sfile_visit_fn visit;
+	void *data;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t nbatches;
+	size_t claimed;       /* batches handed to a worker */
+	size_t committed;     /* batches acted on and visited */
+	size_t ready[WINDOW]; /* batch + 1 once classified, else 0 */
+	int stop;             /* no more batches: done, or visit stopped */
+	int stopped;          /* visit asked to stop */
+	struct rec *slots;    /* WINDOW * BATCH */
+};
+
+static const char *
+list_name(const struct name_list *l, size_t i)
+{
+	return l->arena + l->offs[i];
+}
+
+static void
+classify_batch(struct pool *p, struct ctx *w, size_t b)
+{
+	struct rec *r = p->slots + (b % WINDOW) * BATCH;
+	size_t i, end = (b + 1) * BATCH;
+
+	if (end > p->names->n)
+		end = p->names->n;
+	for (i = b * BATCH; i < end; i++, r++) {
+		const char *name = list_name(p->names, i);
+
+		memset(r, 0, sizeof(*r));
+		classify(w, name, (unsigned char)name[-1], &r->ent, &r->seen);
+	}
+}
+
+/* Returns 1 when visit stopped the run. */
+static int
+commit_batch(struct pool *p, size_t b)
+{
+	const struct sfile_opts *o = p->c->o;
+	struct rec *r = p->slots + (b % WINDOW) * BATCH;
+	size_t i, end = (b + 1) * BATCH, n = p->names->n;
+
+	if (end > n)
+		end = n;
+	for (i = b * BATCH; i < end; i++, r++) {
+		if (commit(p->c, list_name(p->names, i), &r->ent, &r->seen,
+		           p->visit, p->data))
+			return 1;
+		if (o->progress && (i + 1) % PROGRESS_EVERY == 0)
+			o->progress(i + 1, n, o->progress_data);
+	}
+	return 0;
+}
+
+/* The calling thread: classify batches and commit the ready ones. */
+static void
+work_main(struct pool *p, struct ctx *c)
+{
+	size_t b;
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->committed < p->nbatches &&
+		       p->ready[p->committed % WINDOW] == p->committed + 1) {
+			b = p->committed;
+			pthread_mutex_unlock(&p->mu);
+			stop = commit_batch(p, b);
+			pthread_mutex_lock(&p->mu);
+			p->ready[b % WINDOW] = 0;
+			p->committed++;
+			if (stop)
+				p->stop = p->stopped = 1;
+			pthread_cond_broadcast(&p->cv);
+		}
+		if (p->stop || p->committed >= p->nbatches)
+			break;
+		if (p->claimed < p->nbatches &&
+		    p->claimed < p->committed + WINDOW) {
+			b = p->claimed++;
+			pthread_mutex_unlock(&p->mu);
+			classify_batch(p, c, b);
+			pthread_mutex_lock(&p->mu);
+			p->ready[b % WINDOW] = b + 1;
+			continue;
+		}
+		/* the next batch to commit is a worker's: wait for it */
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	p->stop = 1; /* wakes and ends the workers (all is claimed anyway) */
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	release_fds(c);
+}
+
+/* Another thread: classify batches only. */
+static void
+work_side(struct pool *p, struct ctx *w)
+{
+	size_t b;
+
+	/*
+	 * A descriptor table of its own keeps the numbers it opens
+	 * consecutive (release_fds). Only files it reads live there; no
+	 * callback runs on this thread. (ThreadSanitizer does not model
+	 * per-thread tables: it reports races between this thread's close()
+	 * and the caller's use of the same numbers, which are other files.)
+	 */
+	(void)unshare(CLONE_FILES);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->claimed < p->nbatches &&
+		       p->claimed >= p->committed + WINDOW)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop || p->claimed >= p->nbatches)
+			break;
+		b = p->claimed++;
+		pthread_mutex_unlock(&p->mu);
+		classify_batch(p, w, b);
+		pthread_mutex_lock(&p->mu);
+		p->ready[b % WINDOW] = b + 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	release_fds(w);
+}
+
+struct worker {
+	struct pool *p;
+	struct ctx w;
+	pthread_t tid;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+
+	work_side(wk->p, &wk->w);
+	return NULL;
+}
+
+/* A worker's own read buffer and decoder scratch; the rest is shared. */
+static void
+worker_ctx(struct ctx *w, const struct ctx *c)
+{
+	*w = *c;
+	sbuf_init(&w->buf, 4096);
+	sbuf_init(&w->hint, 0);
+	w->sc = djsign_scratch_new();
+	w->nheld = 0;
+}
+
+static void
+worker_ctx_release(struct ctx *w)
+{
+	sbuf_release(&w->buf);
+	sbuf_release(&w->hint);
+	djsign_scratch_free(w->sc);
+}
+
+/* Classify and commit every listed name; 1 when visit stopped the run. */
+static int
+run_names(struct ctx *c, const struct name_list *names, sfile_visit_fn visit,
+          void *data)
+{
+	struct pool p;
+	struct worker wk[MAX_WORKERS - 1];
+	size_t nthreads = 0, i;
+	cpu_set_t cpus;
+	long ncpu = 1;
+
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.names = names;
+	p.visit = visit;
+	p.data = data;
+	p.nbatches = (names->n + BATCH - 1) / BATCH;
+	p.slots = xcalloc(WINDOW * BATCH, sizeof(*p.slots));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	/* the CPUs this process may use (taskset, cgroups), not all online */
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0)
+		ncpu = CPU_COUNT(&cpus);
+	for (i = 0;
+	     i + 1 < MAX_WORKERS && (long)i + 1 < ncpu && i + 1 < p.nbatches;
+	     i++) {
+		wk[i].p = &p;
+		worker_ctx(&wk[i].w, c);
+		if (pthread_create(&wk[i].tid, NULL, worker_main, &wk[i])) {
+			worker_ctx_release(&wk[i].w);
+			break; /* fewer threads: same result */
+		}
+		nthreads++;
+	}
+	work_main(&p, c);
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(wk[i].tid, NULL);
+		worker_ctx_release(&wk[i].w);
+	}
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	free(p.slots);
+	return p.stopped;
 }
 
 struct tz_saved {
@@ -654,26 +1006,6 @@ tz_leave(struct tz_saved *sv)
 	free(sv->old);
 }
 
-struct name_list {
-	char *arena;
-	size_t len, alloc;
-	size_t *offs; /* name offsets; type byte precedes a name */
-	size_t n, nalloc;
-};
-
-static void
-list_add(struct name_list *l, const char *name, unsigned char type)
-{
-	size_t nlen = strlen(name) + 2;
-
-	XGROW(l->arena, l->alloc, l->len + nlen);
-	XGROW(l->offs, l->nalloc, l->n + 1);
-	l->arena[l->len] = (char)type;
-	memcpy(l->arena + l->len + 1, name, nlen - 1);
-	l->offs[l->n++] = l->len + 1;
-	l->len += nlen;
-}
-
 int
 sfile_run(const char *dir, const struct sfile_opts *o, enum sfile_action act,
           sfile_visit_fn visit, void *data, struct sfile_stats *st,
@@ -686,7 +1018,6 @@ sfile_run(const char *dir, const struct sfile_opts *o, enum sfile_action act,
 	struct dirent *de;
 	int64_t now_sec;
 	int now_usec, ret = -1, stop = 0;
-	size_t i;
 
 	memset(&c, 0, sizeof(c));
 	c.dfd = -1;
@@ -719,7 +1050,10 @@ sfile_run(const char *dir, const struct sfile_opts *o, enum sfile_action act,
 			goto out;
 		}
 	}
+	if (djsign_load(e) < 0)
+		goto out;
 	c.ds = djsign_new(DJSIGN_SESSION_STORE, o->secrets, o->nsecrets);
+	c.sc = djsign_scratch_new();
 	c.dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.dfd < 0) {
 		err_errno(e, ERR_IO, errno,
@@ -762,14 +1096,8 @@ sfile_run(const char *dir, const struct sfile_opts *o, enum sfile_action act,
 		          dir);
 		goto out;
 	}
-	for (i = 0; i < names.n && !stop; i++) {
-		const char *name = names.arena + names.offs[i];
-
-		if (process(&c, name, (unsigned char)name[-1], visit, data))
-			stop = 1;
-		if (o->progress && (i + 1) % PROGRESS_EVERY == 0)
-			o->progress(i + 1, names.n, o->progress_data);
-	}
+	if (!stop && run_names(&c, &names, visit, data))
+		stop = 1;
 	if (o->progress && !stop)
 		o->progress(names.n, names.n, o->progress_data);
 	ret = stop ? 1 : 0;
@@ -780,6 +1108,7 @@ out:
 		close(c.dfd);
 	tz_leave(&tzs);
 	djsign_free(c.ds);
+	djsign_scratch_free(c.sc);
 	sbuf_release(&c.buf);
 	sbuf_release(&c.hint);
 	free(names.arena);

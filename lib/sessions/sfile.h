@@ -106,7 +106,8 @@ struct sfile_entry {
 	enum sfile_verdict verdict;
 	enum sfile_reason reason;
 	enum djsign_how how; /* payload decoding (when it was decoded) */
-	int decoded;         /* how is meaningful */
+	int decoded;         /* how is meaningful (0 also when the verdict
+	                      * was proven without the key: mtime rule) */
 	int symlink;         /* the entry is a symlink (followed) */
 	int has_stat;        /* size and mtime_us are known */
 	int64_t size;
@@ -132,13 +133,19 @@ struct sfile_stats {
 typedef int (*sfile_visit_fn)(const struct sfile_entry *ent, void *data);
 
 /*
- * Classify every entry of dir (one readdir pass, one open + read per
- * candidate, through a directory descriptor) and apply act. visit (may be
- * NULL) sees each entry once, after the action. st (may be NULL) is
+ * Classify every entry of dir (one readdir pass, one open + fstat + read
+ * per candidate, through a directory descriptor) and apply act. visit (may
+ * be NULL) sees each entry once, after the action. st (may be NULL) is
  * filled. Per-entry problems are verdicts and outcomes, not errors.
+ * Candidates are read and decided by up to two threads (as many as the
+ * process may run on); the action, visit, progress and st updates happen
+ * one entry at a time in directory order, never concurrently, possibly
+ * from the second thread. When visit stops the run, no later entry is
+ * acted on or visited (some may have been read).
  * Returns 0, 1 when visit stopped the run, or -1 with e set (directory
- * cannot be read, bad options, unknown time zone). With time_zone set and
- * USE_TZ False, TZ is changed during the call and restored afterwards.
+ * cannot be read, bad options, unknown time zone, libcrypto missing).
+ * With time_zone set and USE_TZ False, TZ is changed during the call and
+ * restored afterwards.
  */
 int sfile_run(const char *dir, const struct sfile_opts *o,
               enum sfile_action act, sfile_visit_fn visit, void *data,

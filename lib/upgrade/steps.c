@@ -16,7 +16,6 @@
 
 #include "fs.h"
 #include "proc.h"
-#include "sessions/lazycrypto.h"
 #include "sessions/sfile.h"
 #include "sessions/sredis.h"
 #include "sessions/store.h"
@@ -963,7 +962,7 @@ clear_file(struct sstore *s, struct sstore_opts *so, json_t *data,
 	int ret = -1;
 
 	if (sstore_find_dir(s, so, e) < 0 || sstore_load_secret(s, so, e) < 0 ||
-	    lazycrypto_load(e) < 0)
+	    djsign_load(e) < 0)
 		goto out;
 	strv_push(&secrets, s->secret_key);
 	for (size_t i = 0; i < s->fallbacks.n; i++)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 
 #include "fs.h"
+#include "lazycrypto.h"
 #include "lazycurl.h"
 #include "venv/index.h"
 #include "venv/pep508.h"
@@ -525,7 +525,10 @@ check_sha256(const struct pkg_file *f, const struct sbuf *data,
 
 	if (!f->sha256)
 		return 0;
-	if (!EVP_Digest(data->buf, data->len, md, &mdlen, EVP_sha256(), NULL))
+	if (lazycrypto_bind(e) < 0)
+		return -1;
+	if (!lazycrypto.digest(data->buf, data->len, md, &mdlen,
+			       lazycrypto.sha256(), NULL))
 		return err_set(e, ERR_FAIL, "cannot compute SHA-256");
 	for (unsigned int i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);

@@ -210,6 +210,24 @@ def create(now):
     put("dash timestamp", signed_value(b64(b'{"_session_expiry":300}')
                                        + ":-"))
     put("fake compressed", signed_value("." + b64(b'{"a":1}') + ":1abc"))
+    # edges of owctl's key-free shortcut (djsign_no_expiry): the key's
+    # text only inside a value or a nested dict, the key compressed out
+    # of sight, JSON that loads only in Python, ints Python refuses
+    pad = "p" * 300
+    put("expiry text in value", signed({"a": "_session_expiry", "p": pad}))
+    put("nested expiry key", signed({"a": {"_session_expiry": 300}}))
+    put("compressed expiry -5", signed({"_session_expiry": -5, "p": pad}))
+    put("compressed expiry 300", signed({"_session_expiry": 300, "p": pad}))
+    put("compressed other key", signed({"p": pad}, key="another-key"))
+    put("ws bad json", signed_text(' {"a":1'))
+    put("control char json", signed_text('{"a":"\x01"}'))
+    put("deep json", signed_text('{"a":' + "[" * 100 + "]" * 100 + "}"))
+    put("escaped slash", signed_text('{"a":"\\/"}'))
+    put("long int", signed_text('{"a":1%%s}' %% ("0" * 4400)))
+    put("long int expiry", signed_text('{"_session_expiry":1%%s}'
+                                       %% ("0" * 4400)))
+    put("long float expiry", signed_text('{"_session_expiry":1.%%s}'
+                                         %% ("0" * 4400)))
     rnd = random.Random(7)
     for i in range(16):
         body = "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123-_")

@@ -3,6 +3,7 @@
  * (../shared/vectors/sessions/file), plus payloads signed here to reach
  * each branch of 3.2/4.2/5.2 decode(). Python oracles noted inline.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <dirent.h>
 
 #include "fs.h"
+#include "lazycrypto.h"
 #include "sessions/djsign.h"
 #include "banned.h"
 
@@ -273,12 +274,16 @@ sha1_payload(const char *value, struct sbuf *out)
 	struct sbuf key_in = SBUF_INIT;
 	unsigned char key[20], mac[20];
 	unsigned int klen = 0, mlen = 0;
+	struct err e = ERR_INIT;
 
+	assert_int_equal(lazycrypto_bind(&e), 0);
 	sbuf_addf(&key_in, "django.contrib.sessions.SessionStoresigner%s",
 	          SECRET);
-	EVP_Digest(key_in.buf, key_in.len, key, &klen, EVP_sha1(), NULL);
-	HMAC(EVP_sha1(), key, (int)klen, (const unsigned char *)value,
-	     strlen(value), mac, &mlen);
+	lazycrypto.digest(key_in.buf, key_in.len, key, &klen,
+			  lazycrypto.sha1(), NULL);
+	lazycrypto.hmac(lazycrypto.sha1(), key, (int)klen,
+			(const unsigned char *)value, strlen(value), mac,
+			&mlen);
 	sbuf_reset(out);
 	sbuf_addf(out, "%s:", value);
 	djsign_b64url_encode(mac, mlen, out);
@@ -368,6 +373,217 @@ test_djsign_python_json_extensions(void **state)
 	assert_true(json_is_array(res.value));
 	djsign_result_release(&res);
 	sbuf_release(&p);
+}
+
+/* The verdict follows the mtime rule: {} or a dict without the key. */
+static int
+mtime_outcome(const struct djsign_result *res)
+{
+	switch (res->how) {
+	case DJSIGN_BAD_SIGNATURE:
+	case DJSIGN_UNDECODABLE:
+		return 1;
+	case DJSIGN_SIGNED:
+	case DJSIGN_LEGACY:
+		if (res->opaque)
+			return !res->mentions_expiry;
+		return json_is_object(res->value) &&
+		       !json_object_get(res->value, "_session_expiry");
+	default:
+		return 0;
+	}
+}
+
+/*
+ * djsign_no_expiry() for version v, checked against the full decoder
+ * under the right key and under a wrong one (both signature outcomes).
+ */
+static int
+no_expiry(enum django_version v, const char *s, size_t len)
+{
+	static const char *const wrong[] = {OTHER};
+	struct djsign_scratch *sc = djsign_scratch_new();
+	struct djsign *ds = djsign_new(DJSIGN_SESSION_STORE, secrets, 1);
+	struct djsign *dw = djsign_new(DJSIGN_SESSION_STORE, wrong, 1);
+	struct djsign_result res;
+	int q = djsign_no_expiry(sc, v, DJSIGN_JSON, s, len);
+
+	if (q) {
+		djsign_decode(ds, v, DJSIGN_JSON, s, len, &res);
+		assert_true(mtime_outcome(&res));
+		djsign_result_release(&res);
+		djsign_decode(dw, v, DJSIGN_JSON, s, len, &res);
+		assert_true(mtime_outcome(&res));
+		djsign_result_release(&res);
+	}
+	/* Pickle payloads are never decided this way */
+	assert_false(djsign_no_expiry(sc, v, DJSIGN_PICKLE, s, len));
+	djsign_free(ds);
+	djsign_free(dw);
+	djsign_scratch_free(sc);
+	return q;
+}
+
+static void
+no_expiry_all(const char *json, int want32, int want42, int want52)
+{
+	struct sbuf p = SBUF_INIT;
+
+	sign_json(json, &p);
+	assert_int_equal(no_expiry(DJANGO_3_2, p.buf, p.len), want32);
+	assert_int_equal(no_expiry(DJANGO_4_2, p.buf, p.len), want42);
+	assert_int_equal(no_expiry(DJANGO_5_2, p.buf, p.len), want52);
+	sbuf_release(&p);
+}
+
+#define PAD "\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""
+
+static void
+test_djsign_no_expiry_shortcut(void **state)
+{
+	struct sbuf p = SBUF_INIT, big = SBUF_INIT;
+	struct djsign_result res;
+	struct djsign *other;
+	static const char *const wrong[] = {OTHER};
+	size_t i;
+
+	(void)state;
+	/* OMERO.web's kind of session: compressed, no expiry */
+	sign_json("{\"connector\":{\"server_id\":1}," PAD "}", &p);
+	assert_int_equal(p.buf[0], '.');
+	no_expiry_all("{\"connector\":{\"server_id\":1}," PAD "}", 1, 1, 1);
+	no_expiry_all(" \t\r\n{\"a\":[1,-2.5e+3,true,false,null,\"\\/\"]}",
+	              1, 1, 1);
+	no_expiry_all("{}", 1, 1, 1);
+	/* the key, compressed: the test runs on the inflated payload */
+	sign_json("{\"_session_expiry\":-5," PAD "}", &p);
+	assert_int_equal(p.buf[0], '.');
+	assert_null(memmem(p.buf, p.len, "_session_expiry", 15));
+	no_expiry_all("{\"_session_expiry\":-5," PAD "}", 0, 0, 0);
+	/* the text as a value or a nested key: not shown, full decode */
+	no_expiry_all("{\"a\":\"_session_expiry\"," PAD "}", 0, 0, 0);
+	decode(DJANGO_5_2, DJSIGN_JSON, p.buf, p.len, &res);
+	assert_int_equal(res.how, DJSIGN_SIGNED);
+	djsign_result_release(&res);
+	sign_json("{\"a\":\"_session_expiry\"," PAD "}", &p);
+	decode(DJANGO_5_2, DJSIGN_JSON, p.buf, p.len, &res);
+	assert_true(mtime_outcome(&res));
+	djsign_result_release(&res);
+	no_expiry_all("{\"a\":{\"_session_expiry\":-5}}", 0, 0, 0);
+	/* the key spelled with an escape */
+	no_expiry_all("{\"\\u005fsession_expiry\":-5}", 0, 0, 0);
+	/* not a dict when loaded: .get() crashes with a good signature */
+	no_expiry_all("[1,2]", 0, 0, 0);
+	no_expiry_all("\"{\"", 0, 0, 0);
+	/*
+	 * Not loadable: 4.2/5.2 give {} either way; 3.2 would call
+	 * _legacy_decode() unprotected, so only a surely loadable payload
+	 * is decided there.
+	 */
+	no_expiry_all("{\"a\":", 0, 1, 1);
+	no_expiry_all("{\"a\":1} x", 0, 1, 1);
+	no_expiry_all("{\"a\":1,}", 0, 1, 1);
+	no_expiry_all("{\"a\":\"\x01\"}", 0, 1, 1);
+	no_expiry_all("{\"a\":01}", 0, 1, 1);
+	/* Python loads these, the strict reader does not claim them */
+	no_expiry_all("{\"a\":NaN}", 0, 1, 1);
+	no_expiry_all("{\"a\":-Infinity}", 0, 1, 1);
+	/* an int literal Python refuses (over 4300 digits): ValueError */
+	sbuf_adds(&big, "{\"a\":1");
+	for (i = 0; i < 4400; i++)
+		sbuf_addch(&big, '0');
+	sbuf_adds(&big, "}");
+	no_expiry_all(big.buf, 0, 1, 1);
+	sign_json(big.buf, &p);
+	decode(DJANGO_5_2, DJSIGN_JSON, p.buf, p.len, &res);
+	assert_int_equal(res.how, DJSIGN_UNDECODABLE);
+	djsign_result_release(&res);
+	/* ... a float of as many digits loads */
+	sbuf_reset(&big);
+	sbuf_adds(&big, "{\"_session_expiry\":1.");
+	for (i = 0; i < 4400; i++)
+		sbuf_addch(&big, '0');
+	sbuf_adds(&big, "}");
+	sign_json(big.buf, &p);
+	decode(DJANGO_5_2, DJSIGN_JSON, p.buf, p.len, &res);
+	assert_int_equal(res.how, DJSIGN_SIGNED);
+	djsign_result_release(&res);
+	/* deep nesting is left to the full decoder on 3.2 */
+	sbuf_reset(&big);
+	sbuf_adds(&big, "{\"a\":");
+	for (i = 0; i < 100; i++)
+		sbuf_addch(&big, '[');
+	for (i = 0; i < 100; i++)
+		sbuf_addch(&big, ']');
+	sbuf_adds(&big, "}");
+	no_expiry_all(big.buf, 0, 1, 1);
+	/* signed with another key: a forged expiry is not a reason to look */
+	other = djsign_new(DJSIGN_SESSION_STORE, wrong, 1);
+	sbuf_reset(&p);
+	djsign_dumps(other, "{\"a\":1}", 7, NOW, &p);
+	assert_int_equal(no_expiry(DJANGO_5_2, p.buf, p.len), 1);
+	assert_int_equal(no_expiry(DJANGO_3_2, p.buf, p.len), 1);
+	sbuf_reset(&p);
+	djsign_dumps(other, "{\"_session_expiry\":1}", 21, NOW, &p);
+	assert_int_equal(no_expiry(DJANGO_5_2, p.buf, p.len), 0);
+	djsign_free(other);
+	/* framing the decoder would reject is left to it */
+	assert_int_equal(no_expiry(DJANGO_5_2, "eyJhIjoxfQ", 10), 0);
+	assert_int_equal(no_expiry(DJANGO_5_2, "eyJhIjoxfQ:!!:x", 15), 0);
+	assert_int_equal(no_expiry(DJANGO_5_2, ".eyJhIjoxfQ:1abc:x", 18), 0);
+	sbuf_release(&p);
+	sbuf_release(&big);
+}
+
+/* Every golden file: whenever the shortcut decides, it agrees. */
+static void
+test_djsign_no_expiry_vectors_agree(void **state)
+{
+	struct sbuf path = SBUF_INIT, data = SBUF_INIT;
+	struct err e = ERR_INIT;
+	struct dirent *c, *f;
+	DIR *top, *sub;
+	size_t files = 0, decided = 0;
+	int v;
+
+	(void)state;
+	sbuf_addf(&path, "%s/vectors/sessions/file", shared_dir());
+	top = opendir(path.buf);
+	assert_non_null(top);
+	while ((c = readdir(top))) {
+		size_t base;
+
+		if (c->d_name[0] == '.')
+			continue;
+		base = path.len;
+		sbuf_addf(&path, "/%s", c->d_name);
+		sub = opendir(path.buf);
+		while (sub && (f = readdir(sub))) {
+			size_t b2 = path.len;
+
+			if (strncmp(f->d_name, "sessionid", 9))
+				continue;
+			sbuf_addf(&path, "/%s", f->d_name);
+			sbuf_reset(&data);
+			if (fs_read_file(path.buf, 1 << 20, &data, &e) == 0) {
+				files++;
+				for (v = DJANGO_3_2; v <= DJANGO_5_2; v++)
+					decided += (size_t)no_expiry(
+					    v, data.buf, data.len);
+			}
+			err_clear(&e);
+			sbuf_setlen(&path, b2);
+		}
+		if (sub)
+			closedir(sub);
+		sbuf_setlen(&path, base);
+	}
+	closedir(top);
+	/* the vectors hold plain sessions: some must be decided */
+	assert_true(files > 10);
+	assert_true(decided > 0);
+	sbuf_release(&path);
+	sbuf_release(&data);
 }
 
 static void
@@ -521,6 +737,8 @@ main(void)
 	    cmocka_unit_test(test_djsign_b64_python_semantics),
 	    cmocka_unit_test(test_djsign_b62),
 	    cmocka_unit_test(test_djsign_inflate),
+	    cmocka_unit_test(test_djsign_no_expiry_shortcut),
+	    cmocka_unit_test(test_djsign_no_expiry_vectors_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -640,6 +642,157 @@ test_sfile_stats_add_up(void **state)
 	sbuf_release(&dir);
 }
 
+/* Visit order and early stop with enough entries for the worker threads. */
+#define MANY 5000
+#define STOP_AT 1500
+
+struct order {
+	char **names;
+	size_t n, stop_at;
+	size_t expired;
+};
+
+static int
+record(const struct sfile_entry *ent, void *data)
+{
+	struct order *o = data;
+
+	if (ent->verdict == SFILE_NOT_SESSION)
+		return 0;
+	o->names[o->n++] = xstrdup(ent->name);
+	o->expired += ent->verdict == SFILE_EXPIRED;
+	if (ent->outcome == SFILE_REMOVED)
+		assert_int_equal(ent->verdict, SFILE_EXPIRED);
+	return o->stop_at && o->n == o->stop_at;
+}
+
+static void
+order_release(struct order *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		free(o->names[i]);
+	o->n = 0;
+	o->expired = 0;
+}
+
+/* i-th file: every 3rd is old; every 7th carries _session_expiry 300. */
+static int
+many_expired(size_t i)
+{
+	return i % 3 == 0 && i % 7 != 0;
+}
+
+static void
+test_sfile_many_entries_in_order(void **state)
+{
+	struct sbuf dir = SBUF_INIT, path = SBUF_INIT, p = SBUF_INIT;
+	struct sbuf q = SBUF_INIT;
+	struct sfile_opts o = vector_opts(DJANGO_5_2);
+	struct sfile_stats st;
+	struct err e = ERR_INIT;
+	struct order ord = {NULL, 0, 0, 0};
+	struct djsign *ds = djsign_new(DJSIGN_SESSION_STORE, secrets, 1);
+	struct timespec ts[2];
+	struct rlimit lim, low;
+	char **listed = xcalloc(MANY, sizeof(*listed));
+	size_t i, n = 0, want_expired = 0, left;
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	ord.names = xcalloc(MANY, sizeof(*ord.names));
+	sbuf_addf(&dir, "%s/many", tmp);
+	assert_int_equal(mkdir(dir.buf, 0700), 0);
+	djsign_dumps(ds, "{\"a\":1}", 7, NOW, &p);
+	djsign_dumps(ds, "{\"_session_expiry\":300}", 23, NOW, &q);
+	for (i = 0; i < MANY; i++) {
+		int fd;
+
+		sbuf_reset(&path);
+		sbuf_addf(&path, "%s/sessionid%032zx", dir.buf, i * 2654435761u);
+		fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		if (i % 7 == 0)
+			assert_int_equal(write(fd, q.buf, q.len), (ssize_t)q.len);
+		else
+			assert_int_equal(write(fd, p.buf, p.len), (ssize_t)p.len);
+		close(fd);
+		ts[0].tv_sec = ts[1].tv_sec =
+		    i % 3 == 0 ? NOW - 2 * 86400 : NOW - 60;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		assert_int_equal(utimensat(AT_FDCWD, path.buf, ts, 0), 0);
+		want_expired += (size_t)many_expired(i);
+	}
+	/* the directory's own order, as sfile_run lists it */
+	d = opendir(dir.buf);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "sessionid", 9))
+			listed[n++] = xstrdup(de->d_name);
+	closedir(d);
+	assert_int_equal(n, MANY);
+
+	assert_int_equal(sfile_run(dir.buf, &o, SFILE_SCAN, record, &ord, &st,
+	                           &e),
+	                 0);
+	assert_int_equal(ord.n, MANY);
+	for (i = 0; i < MANY; i++)
+		assert_string_equal(ord.names[i], listed[i]);
+	assert_int_equal(ord.expired, want_expired);
+	assert_int_equal(st.verdicts[SFILE_EXPIRED], want_expired);
+	order_release(&ord);
+
+	/* few descriptors allowed: read files are closed early, not lost */
+	getrlimit(RLIMIT_NOFILE, &lim);
+	low = lim;
+	low.rlim_cur = 24;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(sfile_run(dir.buf, &o, SFILE_SCAN, record, &ord, &st,
+	                           &e),
+	                 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	assert_int_equal(st.reasons[SFILE_R_UNREADABLE], 0);
+	assert_int_equal(st.verdicts[SFILE_EXPIRED], want_expired);
+	order_release(&ord);
+
+	/* stop: nothing after the stopping entry is acted on */
+	ord.stop_at = STOP_AT;
+	assert_int_equal(sfile_run(dir.buf, &o, SFILE_PURGE_EXPIRED, record,
+	                           &ord, &st, &e),
+	                 1);
+	assert_int_equal(ord.n, STOP_AT);
+	assert_int_equal(st.removed, ord.expired);
+	for (i = 0; i < MANY; i++) {
+		sbuf_reset(&path);
+		sbuf_addf(&path, "%s/%s", dir.buf, listed[i]);
+		if (i >= STOP_AT)
+			assert_int_equal(access(path.buf, F_OK), 0);
+	}
+	order_release(&ord);
+
+	ord.stop_at = 0;
+	assert_int_equal(sfile_run(dir.buf, &o, SFILE_PURGE_EXPIRED, record,
+	                           &ord, &st, &e),
+	                 0);
+	d = opendir(dir.buf);
+	left = 0;
+	while ((de = readdir(d)))
+		left += !strncmp(de->d_name, "sessionid", 9);
+	closedir(d);
+	assert_int_equal(left, MANY - want_expired);
+	order_release(&ord);
+	for (i = 0; i < n; i++)
+		free(listed[i]);
+	free(listed);
+	free(ord.names);
+	djsign_free(ds);
+	sbuf_release(&dir);
+	sbuf_release(&path);
+	sbuf_release(&p);
+	sbuf_release(&q);
+}
+
 int
 main(void)
 {
@@ -654,6 +807,7 @@ main(void)
 	    cmocka_unit_test(test_sfile_fifo_is_unsure_not_blocking),
 	    cmocka_unit_test(test_sfile_errors),
 	    cmocka_unit_test(test_sfile_stats_add_up),
+	    cmocka_unit_test(test_sfile_many_entries_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
