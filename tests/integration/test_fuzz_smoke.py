@@ -15,6 +15,9 @@ import pytest
 
 from owctlrun import ROOT, SHARED
 
+# builds its own libFuzzer+ASan binaries: with the first build only
+pytestmark = pytest.mark.once
+
 RUNS = 2000
 TARGETS = sorted(os.path.basename(f)[len("fuzz-"):-2]
                  for f in glob.glob(os.path.join(ROOT, "fuzz", "fuzz-*.c")))

@@ -5,7 +5,12 @@ so the second pass of `make test` is free."""
 import os
 import subprocess
 
+import pytest
+
 from owctlrun import ROOT
+
+# independent of the build under test: with the first build only
+pytestmark = pytest.mark.once
 
 
 def test_lint_is_clean():

@@ -25,6 +25,9 @@ from testenv.gunicorn import GunicornError
 from testenv.nginx import nginx_t
 from testenv.venv import build_wheels
 
+# checks the stand-in OMERO.web fixture, not owctl: with the first build only
+pytestmark = pytest.mark.once
+
 JSON_APPS = json.dumps
 
 
