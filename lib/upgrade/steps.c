@@ -50,6 +50,7 @@ struct run {
 	double stop_at;		/* wall clock when the service was stopped */
 	double unavailable;	/* -1: unknown */
 	long spare_port;	/* zero-downtime: the second gunicorn's */
+	int nginx_as_before;	/* rollback: nginx file was not changed */
 	struct fs_lock lock;
 };
 
@@ -1237,8 +1238,32 @@ reload_nginx(struct run *r, int drain, json_t *data, struct err *e)
 }
 
 /*
+ * Is the installed nginx file byte-identical to its backup copy? Then
+ * nginx already runs it: an nginx step that failed put it back itself and
+ * did not reload. Unreadable counts as different.
+ */
+static int
+nginx_file_as_before(struct run *r)
+{
+	struct sbuf now = SBUF_INIT, was = SBUF_INIT, copy = SBUF_INIT;
+	struct err le = ERR_INIT;
+	int same;
+
+	sbuf_addf(&copy, "%s/nginx.conf", r->backup_dir);
+	same = fs_read_file(r->o.nginx_file, 16u << 20, &now, &le) == 0 &&
+	       fs_read_file(copy.buf, 16u << 20, &was, &le) == 0 &&
+	       now.len == was.len && !memcmp(now.buf, was.buf, now.len);
+	err_clear(&le);
+	sbuf_release(&now);
+	sbuf_release(&was);
+	sbuf_release(&copy);
+	return same;
+}
+
+/*
  * Put config.xml, the secret key, the nginx file and the venv record back
- * (and what --from-omerodir replaced); in place, nginx reloads at once.
+ * (and what --from-omerodir replaced). nginx reloads later (rb_nginx),
+ * once the old version serves again.
  */
 static int
 rb_files(struct run *r, json_t *data, struct err *e)
@@ -1249,6 +1274,14 @@ rb_files(struct run *r, json_t *data, struct err *e)
 
 	if (!m)
 		return -1;
+	/* a restore begun before an interruption may have written it */
+	if (r->o.nginx_file) {
+		r->nginx_as_before = !journal_step_state(r->records,
+							 "rollback-files") &&
+				     nginx_file_as_before(r);
+		json_object_set_new(data, "nginx_file_changed",
+				    json_boolean(!r->nginx_as_before));
+	}
 	ret = backup_restore(r->backup_dir, m, e);
 	json_decref(m);
 	sbuf_addf(&carry, "%s/carry.json", r->backup_dir);
@@ -1258,9 +1291,7 @@ rb_files(struct run *r, json_t *data, struct err *e)
 		json_decref(m);
 	}
 	sbuf_release(&carry);
-	if (ret < 0 || !r->o.nginx_file || r->o.new_venv)
-		return ret;
-	return reload_nginx(r, 0, data, e);
+	return ret;
 }
 
 /*
@@ -1294,13 +1325,24 @@ rb_start(struct run *r, json_t *data, struct err *e)
 	return 0;
 }
 
-/* New venv: nginx back to the restored file, once the old serves. */
+/*
+ * nginx back to the restored file, once the old version serves; with a
+ * new venv, wait until nginx's old workers are gone. Not when the file
+ * never changed (nginx runs it already, and an nginx configuration broken
+ * elsewhere would fail the reload); after a resume that is not known, so
+ * nginx reloads.
+ */
 static int
 rb_nginx(struct run *r, json_t *data, struct err *e)
 {
 	if (!r->o.nginx_file)
 		return 1;
-	return reload_nginx(r, 1, data, e);
+	if (r->nginx_as_before) {
+		json_object_set_new(data, "nginx_file", json_string(
+			"unchanged"));
+		return 1;
+	}
+	return reload_nginx(r, r->o.new_venv != NULL, data, e);
 }
 
 /* New venv: the spare of a zero-downtime hand-over, if any, stops. */
@@ -1375,6 +1417,7 @@ static const struct step rollback_steps[] = {
 	{ "rollback-packages", rb_packages },
 	{ "rollback-files", rb_files },
 	{ "rollback-start", rb_start },
+	{ "rollback-nginx", rb_nginx },
 	{ "rollback-verify", rb_verify },
 	{ NULL, NULL }
 };
@@ -1537,11 +1580,12 @@ drive(struct run *r, int rollback_only, json_t **report, struct err *e)
 	}
 	if (do_rollback(r, &re) < 0) {
 		*report = make_report(r, "rollback-failed", failed, why);
-		err_set(e, ERR_UPGRADE_ROLLBACK, "%s%s%s%srollback failed: %s; "
-			"the journal is '%s', the backup '%s'",
+		err_set(e, ERR_UPGRADE_ROLLBACK, "%s%s%s%s%srollback failed: "
+			"%s; the journal is '%s', the backup '%s'",
 			failed ? "upgrade failed at step '" : "",
 			failed ? failed : "", failed ? "': " : "",
-			why ? why : "", re.msg, r->j.dir, r->backup_dir);
+			why ? why : "", failed ? "; " : "", re.msg, r->j.dir,
+			r->backup_dir);
 	} else if (failed) {
 		*report = make_report(r, "rolled-back", failed, why);
 		err_set(e, ERR_UPGRADE_FAILED, "upgrade failed at step '%s': "
