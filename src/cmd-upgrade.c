@@ -371,8 +371,11 @@ parse_simple(int argc, char **argv, struct ctx *ctx)
 	return cli_operands(ctx, argc, argv, 0, 0);
 }
 
+/* resume and rollback: continue the latest journal, print its report. */
 static int
-upgrade_resume_cmd(int argc, char **argv, struct ctx *ctx)
+journaled(int argc, char **argv, struct ctx *ctx,
+	  int (*action)(const char *, const char *, const struct upgrade_ui *,
+			json_t **, struct err *))
 {
 	struct upgrade_ui ui = { event, ctx };
 	struct err e = ERR_INIT;
@@ -381,26 +384,22 @@ upgrade_resume_cmd(int argc, char **argv, struct ctx *ctx)
 
 	if ((r = parse_simple(argc, argv, ctx)) >= 0)
 		return r;
-	r = upgrade_resume(ctx->omerodir, self_exe(), &ui, &rep, &e);
+	r = action(ctx->omerodir, self_exe(), &ui, &rep, &e);
 	print_report(ctx, rep);
 	json_decref(rep);
 	return r < 0 ? cli_fail(&e) : 0;
 }
 
 static int
+upgrade_resume_cmd(int argc, char **argv, struct ctx *ctx)
+{
+	return journaled(argc, argv, ctx, upgrade_resume);
+}
+
+static int
 upgrade_rollback_cmd(int argc, char **argv, struct ctx *ctx)
 {
-	struct upgrade_ui ui = { event, ctx };
-	struct err e = ERR_INIT;
-	json_t *rep = NULL;
-	int r;
-
-	if ((r = parse_simple(argc, argv, ctx)) >= 0)
-		return r;
-	r = upgrade_rollback(ctx->omerodir, self_exe(), &ui, &rep, &e);
-	print_report(ctx, rep);
-	json_decref(rep);
-	return r < 0 ? cli_fail(&e) : 0;
+	return journaled(argc, argv, ctx, upgrade_rollback);
 }
 
 static int

@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "xalloc.h"
 #include "web/nginx.h"
+#include "web/nginxinst.h"
 #include "banned.h"
 
 /*
@@ -1470,48 +1471,6 @@ replace_all(struct sbuf *sb, const char *from, const char *to)
 	*sb = res;
 }
 
-/* The line of nginx's stderr that says what is wrong, without "nginx: ". */
-static void
-nginx_problem(const char *log, int status, struct sbuf *msg)
-{
-	static const char *const levels[] = {
-		"[emerg]", "[alert]", "[crit]", "[error]", NULL,
-	};
-	const char *p, *eol, *best = NULL, *last = NULL;
-	size_t i, best_len = 0, last_len = 0;
-
-	for (p = log; *p && !best; p = *eol ? eol + 1 : eol) {
-		for (eol = p; *eol && *eol != '\n'; eol++)
-			;
-		if (eol == p)
-			continue;
-		last = p;
-		last_len = eol - p;
-		for (i = 0; levels[i]; i++) {
-			const char *hit = strstr(p, levels[i]);
-
-			if (hit && hit < eol) {
-				best = p;
-				best_len = eol - p;
-				break;
-			}
-		}
-	}
-	if (!best) {
-		best = last;
-		best_len = last_len;
-	}
-	if (!best) {
-		sbuf_addf(msg, "nginx exited with status %d", status);
-		return;
-	}
-	if (best_len > 7 && !memcmp(best, "nginx: ", 7)) {
-		best += 7;
-		best_len -= 7;
-	}
-	sbuf_add(msg, best, best_len);
-}
-
 int
 nginx_check_conf(enum nginx_type type, const char *conf, size_t len,
 		 const struct nginx_check_opts *o, struct err *e)
@@ -1599,7 +1558,7 @@ nginx_check_conf(enum nginx_type type, const char *conf, size_t len,
 	if (o && o->log)
 		sbuf_add(o->log, log.buf, log.len);
 	if (r.status) {
-		nginx_problem(log.buf, r.status, &msg);
+		nginx_problem_line(log.buf, r.status, &msg);
 		if (strstr(msg.buf, "bind() to") && strstr(msg.buf, "(13: "))
 			sbuf_adds(&msg, "; listening on a port below 1024 "
 				  "needs root: run the check as root");

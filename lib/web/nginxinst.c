@@ -80,9 +80,8 @@ add_without_log_stamp(struct sbuf *msg, const char *line, size_t len)
 	sbuf_add(msg, p, end - p);
 }
 
-/* The line of nginx's stderr that says what is wrong, without "nginx: ". */
-static void
-problem_line(const char *log, int status, struct sbuf *msg)
+void
+nginx_problem_line(const char *log, int status, struct sbuf *msg)
 {
 	static const char *const levels[] = {
 		"[emerg]", "[alert]", "[crit]", "[error]", NULL,
@@ -222,7 +221,7 @@ nginx_test_whole(const struct nginx_cmd *c, const char *must_include,
 		goto out;
 	}
 	if (r.status) {
-		problem_line(l->buf, r.status, &msg);
+		nginx_problem_line(l->buf, r.status, &msg);
 		err_set(e, ERR_WEB_NGINX_TEST, "nginx -t failed: %s", msg.buf);
 		goto out;
 	}
@@ -254,7 +253,7 @@ nginx_reload(const struct nginx_cmd *c, struct sbuf *log, struct err *e)
 		goto out;
 	}
 	if (r.status) {
-		problem_line(l->buf, r.status, &msg);
+		nginx_problem_line(l->buf, r.status, &msg);
 		err_set(e, ERR_WEB_NGINX_RELOAD, "nginx -s reload failed: %s",
 			msg.buf);
 		goto out;

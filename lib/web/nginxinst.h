@@ -24,6 +24,14 @@ struct nginx_cmd {
 };
 
 /*
+ * Append to msg the line of nginx's stderr log that says what is wrong (the
+ * first [emerg]/[alert]/[crit]/[error] line, else the last line), without
+ * "nginx: " and the log's time stamp; "nginx exited with status N" when
+ * the log is empty.
+ */
+void nginx_problem_line(const char *log, int status, struct sbuf *msg);
+
+/*
  * Test the whole configuration (`nginx -T`, with "-e stderr" where nginx
  * has -e). Returns 0 when it passes; *included is then set to 1 when the
  * file must_include (NULL: no check) is one of the files nginx read, by
