@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "proc.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -48,34 +49,9 @@ static int
 scratch_add(struct scratch *s, const char *name, const struct merge_text *t,
 	    struct err *e)
 {
-	const char *p = t->buf;
-	size_t left = t->len;
-	ssize_t n;
-	int fd;
-
 	strv_pushf(&s->files, "%s/%s", s->dir.buf, name);
-	fd = open(s->files.v[s->files.n - 1], O_WRONLY | O_CREAT | O_EXCL |
-		  O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "cannot create '%s'",
-				 s->files.v[s->files.n - 1]);
-	while (left) {
-		n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "cannot write '%s'",
-				  s->files.v[s->files.n - 1]);
-			close(fd);
-			return -1;
-		}
-		p += n;
-		left -= n;
-	}
-	if (close(fd) < 0)
-		return err_errno(e, ERR_IO, errno, "cannot write '%s'",
-				 s->files.v[s->files.n - 1]);
-	return 0;
+	return fs_write_atomic_mode(s->files.v[s->files.n - 1], t->buf, t->len,
+				    0600, e);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "fs.h"
 #include "proc.h"
 #include "xalloc.h"
 #include "web/nginx.h"
@@ -1380,30 +1381,11 @@ remove_tree_at(int dfd, const char *name)
 	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
+/* A file of the private scratch directory (fs_write_atomic_mode). */
 static int
 write_file(const char *path, const char *data, size_t len, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		      O_CLOEXEC, 0600);
-	ssize_t n;
-
-	if (fd < 0)
-		return err_errno(e, ERR_IO, errno, "cannot create '%s'", path);
-	while (len) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_errno(e, ERR_IO, errno, "cannot write '%s'", path);
-			close(fd);
-			return -1;
-		}
-		data += n;
-		len -= n;
-	}
-	if (close(fd) < 0)
-		return err_errno(e, ERR_IO, errno, "cannot write '%s'", path);
-	return 0;
+	return fs_write_atomic_mode(path, data, len, 0600, e);
 }
 
 static void
